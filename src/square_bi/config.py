@@ -1,0 +1,67 @@
+"""Typed settings, read from the environment (and flags) by pydantic-settings.
+
+Nothing is read at import time: callers build :class:`Settings` in the CLI or server factory and
+pass it down. The access token is a ``SecretStr`` so it never shows up in a repr, a log or an error.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from square_bi.errors import ConfigError
+
+SQUARE_HOSTS: dict[str, str] = {
+    "production": "https://connect.squareup.com",
+    "sandbox": "https://connect.squareupsandbox.com",
+}
+
+DEFAULT_DB_PATH = Path("square_bi.duckdb")
+DEMO_DB_PATH = Path("square_bi_demo.duckdb")
+
+
+class Settings(BaseSettings):
+    """Where to read Square from and where to write the warehouse."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    square_access_token: SecretStr | None = Field(default=None, validation_alias="SQUARE_ACCESS_TOKEN")
+    """Square access token (personal or OAuth). Required for any sync; never logged."""
+
+    square_environment: Literal["production", "sandbox"] = Field(
+        default="production", validation_alias="SQUARE_ENVIRONMENT"
+    )
+    """Which Square host to use when no base URL is given."""
+
+    square_base_url: str | None = Field(default=None, validation_alias="SQUARE_BASE_URL")
+    """Overrides the Square host, e.g. the demo merchant's ``http://127.0.0.1:8765``."""
+
+    db_path: Path = Field(default=DEFAULT_DB_PATH, validation_alias="SQUARE_BI_DB")
+    """The DuckDB file holding staging tables, checkpoints and the star schema."""
+
+    orders_lookback: timedelta = Field(default=timedelta(hours=72))
+    """How far before the orders watermark each incremental sync starts again. Square's offline
+    POS orders can arrive up to 72 hours late, so the default covers them."""
+
+    orders_page_size: int = Field(default=500, ge=1, le=1000)
+    """Orders per search page (Square allows 1 to 1000)."""
+
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    """Per-request HTTP timeout."""
+
+    def base_url(self) -> str:
+        """The API host to talk to: the explicit base URL, else Square's host for the environment."""
+        return (self.square_base_url or SQUARE_HOSTS[self.square_environment]).rstrip("/")
+
+    def access_token(self) -> str:
+        """The token, or a ConfigError naming the variable to set."""
+        if self.square_access_token is None or not self.square_access_token.get_secret_value().strip():
+            raise ConfigError(
+                "No Square access token: set SQUARE_ACCESS_TOKEN to a personal access token from "
+                "https://developer.squareup.com/apps (or run `square-bi demo` to try the demo merchant)."
+            )
+        return self.square_access_token.get_secret_value().strip()

@@ -1,0 +1,114 @@
+"""Pydantic models at the boundary: the parts of Square's objects we rely on, validated.
+
+Unknown fields are tolerated (Square adds fields all the time). Money is ``{amount, currency}`` with
+integer minor units; quantities are decimal strings parsed as ``Decimal``; timestamps are RFC 3339
+(with or without fractional seconds) normalised to naive UTC for storage.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+
+def _to_naive_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_to_naive_utc)]
+
+
+class SquareModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Money(SquareModel):
+    amount: int = 0
+    currency: str | None = None
+
+
+class Address(SquareModel):
+    locality: str | None = None
+    country: str | None = None
+
+
+class Location(SquareModel):
+    id: str
+    name: str | None = None
+    business_name: str | None = None
+    timezone: str | None = None
+    currency: str | None = None
+    status: str | None = None
+    country: str | None = None
+    address: Address | None = None
+    created_at: UtcDatetime | None = None
+
+
+class OrderSource(SquareModel):
+    name: str | None = None
+
+
+class OrderLineItem(SquareModel):
+    uid: str
+    quantity: Decimal
+    name: str | None = None
+    variation_name: str | None = None
+    catalog_object_id: str | None = None
+    catalog_version: int | None = None
+    item_type: str | None = None
+    base_price_money: Money | None = None
+    variation_total_price_money: Money | None = None
+    gross_sales_money: Money | None = None
+    total_discount_money: Money | None = None
+    total_tax_money: Money | None = None
+    total_money: Money | None = None
+
+
+class Order(SquareModel):
+    id: str
+    location_id: str
+    state: str | None = None
+    version: int | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+    closed_at: UtcDatetime | None = None
+    source: OrderSource | None = None
+    customer_id: str | None = None
+    line_items: list[OrderLineItem] = []
+    total_money: Money | None = None
+    total_tax_money: Money | None = None
+    total_discount_money: Money | None = None
+    total_tip_money: Money | None = None
+    total_service_charge_money: Money | None = None
+
+
+class CatalogItemData(SquareModel):
+    name: str | None = None
+    category_id: str | None = None
+    categories: list[dict[str, Any]] | None = None
+
+
+class CatalogItemVariationData(SquareModel):
+    name: str | None = None
+    item_id: str | None = None
+    price_money: Money | None = None
+
+
+class CatalogCategoryData(SquareModel):
+    name: str | None = None
+
+
+class CatalogObject(SquareModel):
+    id: str
+    type: str
+    version: int | None = None
+    is_deleted: bool | None = None
+    updated_at: UtcDatetime | None = None
+    item_data: CatalogItemData | None = None
+    item_variation_data: CatalogItemVariationData | None = None
+    category_data: CatalogCategoryData | None = None

@@ -1,0 +1,274 @@
+"""The one extraction loop: for each stream and partition, read the checkpoint, build the query
+from it, fetch pages (concurrently across partitions and streams), validate, and hand each page to
+the sink, which commits rows and checkpoint together. The watermark moves only with the last page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from square import AsyncSquare
+from square_bi.errors import CursorExpiredError, FatalSourceError, RetriableSourceError, SourceError
+from square_bi.extract.sink import Sink
+from square_bi.extract.state import DeadRecord, Page, PartitionState, StreamStats
+from square_bi.extract.streams import (
+    LOCATIONS,
+    STREAMS,
+    PageRequest,
+    RawPage,
+    Stream,
+    location_partitions,
+)
+from square_bi.square.client import translate_error
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    full_refresh: bool = False
+    lookback: timedelta = timedelta(hours=72)
+    """Orders are re-read from ``watermark - lookback`` to catch late (offline) orders."""
+    orders_page_size: int = 500
+    max_concurrency: int = 8
+    max_attempts: int = 6
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    cursor_max_age: timedelta = timedelta(minutes=5)
+    """A stored cursor older than this is not trusted (Square's live ~15 min); restart from the watermark."""
+    streams: Sequence[str] | None = None
+    """Only these streams (default: all)."""
+
+
+@dataclass
+class SyncReport:
+    run_id: str
+    started_at: datetime
+    streams: dict[str, StreamStats] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {name: s.error for name, s in self.streams.items() if s.error}
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Extractor:
+    def __init__(
+        self,
+        client: AsyncSquare,
+        sink: Sink,
+        *,
+        base_url: str,
+        options: SyncOptions | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.client = client
+        self.sink = sink
+        self.base_url = base_url
+        self.options = options or SyncOptions()
+        self.clock = clock
+        self._slots = asyncio.Semaphore(self.options.max_concurrency)
+
+    async def run(self) -> SyncReport:
+        """One sync of every selected stream. Never raises for a stream's failure: the report has it."""
+        report = SyncReport(run_id=uuid.uuid4().hex[:12], started_at=self.clock())
+        wanted = list(self.options.streams or STREAMS)
+        unknown = [s for s in wanted if s not in STREAMS]
+        if unknown:
+            raise SourceError(f"Unknown stream(s) {unknown}. Streams: {sorted(STREAMS)}.")
+        run_end = report.started_at
+        # Locations first: they partition the orders.
+        location_ids = await self._run_stream(LOCATIONS, report, run_end, partitions=[""])
+        rest = [STREAMS[name] for name in wanted if name != LOCATIONS.name]
+        tasks = []
+        for stream in rest:
+            if stream.partitioned_by_location:
+                if not location_ids:
+                    stats = report.streams.setdefault(stream.name, StreamStats(stream.name))
+                    stats.error = f"{stream.name}: skipped because the locations stream failed or found none."
+                    continue
+                parts = location_partitions(location_ids)
+            else:
+                parts = [""]
+            tasks.append(self._run_stream(stream, report, run_end, partitions=parts))
+        await asyncio.gather(*tasks)
+        for stats in report.streams.values():
+            await self.sink.record_run(report.run_id, report.started_at, stats)
+        return report
+
+    async def _run_stream(
+        self, stream: Stream, report: SyncReport, run_end: datetime, *, partitions: list[str]
+    ) -> list[str]:
+        stats = report.streams.setdefault(stream.name, StreamStats(stream.name, partitions=len(partitions)))
+        started = time.perf_counter()
+        ids: list[str] = []
+        results = await asyncio.gather(
+            *(self._run_partition(stream, p, run_end, stats) for p in partitions), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                if not isinstance(result, SourceError):
+                    log.exception("stream %s failed unexpectedly", stream.name, exc_info=result)
+                    result = SourceError(f"{stream.name}: {type(result).__name__}: {result}")
+                stats.error = str(result) if stats.error is None else f"{stats.error}; {result}"
+                log.error("stream %s failed: %s", stream.name, result)
+            else:
+                ids.extend(result)
+        stats.seconds += time.perf_counter() - started
+        return ids
+
+    async def _run_partition(self, stream: Stream, partition: str, run_end: datetime, stats: StreamStats) -> list[str]:
+        opts = self.options
+        stored = None if opts.full_refresh else await self.sink.get_state(stream.name, partition)
+        state = stored or PartitionState()
+        limit = opts.orders_page_size if stream.name == "orders" else stream.page_size
+        cursor, window_start, window_end = self._start_window(stream, state, run_end)
+        stats.requested_windows.append((window_start, window_end))
+        ids: list[str] = []
+        seen_cursors: set[str] = set()
+        pending: asyncio.Task[None] | None = None
+        max_updated: datetime | None = None
+        restarts = 0
+        try:
+            while True:
+                request = PageRequest(partition, window_start, window_end, cursor, limit)
+                try:
+                    raw = await self._fetch(stream, request, stats)
+                except CursorExpiredError:
+                    restarts += 1
+                    stats.cursor_restarts += 1
+                    if cursor is None or restarts > 3:
+                        raise
+                    log.warning("%s[%s]: cursor refused; restarting from the watermark", stream.name, partition)
+                    cursor, window_start, window_end = self._start_window(stream, replace(state, cursor=None), run_end)
+                    continue
+                valid, dead = self._validate(stream, raw.objects)
+                stats.pages += 1
+                stats.rows += len(valid)
+                stats.dead_letters += len(dead)
+                for rec in valid:
+                    updated = getattr(rec, "updated_at", None)
+                    if updated is not None and (max_updated is None or updated > max_updated):
+                        max_updated = updated
+                    ids.append(str(getattr(rec, stream.primary_key)))
+                if raw.cursor is not None:
+                    if raw.cursor in seen_cursors:
+                        raise FatalSourceError(
+                            f"{stream.name}: Square returned the same cursor twice; stopping to avoid a loop."
+                        )
+                    seen_cursors.add(raw.cursor)
+                    new_state = replace(
+                        state,
+                        cursor=raw.cursor,
+                        window_start=window_start,
+                        window_end=window_end,
+                        cursor_saved_at=self.clock(),
+                        rows_total=state.rows_total + len(valid),
+                    )
+                else:
+                    new_state = PartitionState(
+                        watermark=self._final_watermark(stream, state, window_end, raw, max_updated),
+                        rows_total=state.rows_total + len(valid),
+                    )
+                if pending is not None:
+                    await pending
+                pending = asyncio.create_task(
+                    self.sink.commit(Page(stream.name, partition, list(valid), dead, new_state))
+                )
+                state = new_state
+                if raw.cursor is None:
+                    break
+                cursor = raw.cursor
+            await pending
+            pending = None
+        finally:
+            if pending is not None:
+                await asyncio.gather(pending, return_exceptions=True)
+        return ids
+
+    def _start_window(
+        self, stream: Stream, state: PartitionState, run_end: datetime
+    ) -> tuple[str | None, datetime | None, datetime | None]:
+        """(cursor, window_start, window_end) for a fresh pass or a resume of a fresh cursor."""
+        if (
+            state.cursor
+            and state.cursor_saved_at is not None
+            and run_end - state.cursor_saved_at <= self.options.cursor_max_age
+        ):
+            return state.cursor, state.window_start, state.window_end
+        if stream.incremental == "full":
+            return None, None, None
+        if stream.incremental == "after_watermark":
+            return None, state.watermark, None
+        start = state.watermark - self.options.lookback if state.watermark else None
+        return None, start, run_end
+
+    @staticmethod
+    def _final_watermark(
+        stream: Stream,
+        state: PartitionState,
+        window_end: datetime | None,
+        raw: RawPage,
+        max_updated: datetime | None,
+    ) -> datetime | None:
+        if stream.incremental == "window":
+            return window_end
+        if stream.incremental == "after_watermark":
+            candidates = [t for t in (state.watermark, raw.latest_time, max_updated) if t is not None]
+            return max(candidates) if candidates else None
+        return window_end or _now()
+
+    def _validate(self, stream: Stream, objects: list[dict[str, Any]]) -> tuple[list[BaseModel], list[DeadRecord]]:
+        valid: list[BaseModel] = []
+        dead: list[DeadRecord] = []
+        for obj in objects:
+            try:
+                valid.append(stream.record.model_validate(obj))
+            except ValidationError as exc:
+                record_id = str(obj.get(stream.primary_key, "")) if isinstance(obj, dict) else ""
+                errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+                dead.append(DeadRecord(record_id or f"unknown-{uuid.uuid4().hex[:8]}", errors, obj))
+        return valid, dead
+
+    async def _fetch(self, stream: Stream, request: PageRequest, stats: StreamStats) -> RawPage:
+        """One page, with exponential backoff and jitter on retriable failures."""
+        opts = self.options
+        attempt = 0
+        while True:
+            attempt += 1
+            stats.requests += 1
+            try:
+                async with self._slots:
+                    return await stream.fetch(self.client, request)
+            except Exception as exc:
+                error = translate_error(exc, endpoint=stream.endpoint, base_url=self.base_url)
+                if not isinstance(error, RetriableSourceError) or attempt >= opts.max_attempts:
+                    if isinstance(error, RetriableSourceError):
+                        raise SourceError(f"{error} Gave up after {attempt} attempts.") from exc
+                    raise error from exc
+                if error.rate_limited:
+                    stats.rate_limited += 1
+                stats.retries += 1
+                delay = min(opts.backoff_max_s, opts.backoff_base_s * 2 ** (attempt - 1))
+                delay = random.uniform(delay / 2, delay)
+                if error.retry_after_s is not None:
+                    delay = max(delay, min(error.retry_after_s, opts.backoff_max_s))
+                log.info("%s: %s; retry %d in %.2fs", stream.name, error, attempt, delay)
+                await asyncio.sleep(delay)

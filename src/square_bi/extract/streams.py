@@ -1,0 +1,162 @@
+"""Every Square stream declared once: endpoint, page size, incremental filter, partitioning,
+watermark and primary key. A new stream is a declaration here, not a new loop (the loop is
+``runner.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from square import AsyncSquare
+from square_bi.extract import records
+from square_bi.square.client import NO_SDK_RETRIES, request_json, to_json
+
+MAX_LOCATIONS_PER_ORDER_SEARCH = 10
+CATALOG_TYPES = ("ITEM", "ITEM_VARIATION", "CATEGORY")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What one call asks for: the partition, the pinned window and the cursor (if resuming)."""
+
+    partition: str
+    window_start: datetime | None
+    window_end: datetime | None
+    cursor: str | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """Square's answer: raw JSON objects, the next cursor (None on the last page), and for the
+    catalog the ``latest_time`` Square reports."""
+
+    objects: list[dict[str, Any]]
+    cursor: str | None
+    latest_time: datetime | None = None
+
+
+Fetch = Callable[[AsyncSquare, PageRequest], Awaitable[RawPage]]
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    endpoint: str
+    record: type[BaseModel]
+    primary_key: str
+    fetch: Fetch
+    page_size: int
+    incremental: Literal["window", "after_watermark", "full"]
+    """``window``: filter on updated time between watermark - lookback and the run's start;
+    ``after_watermark``: everything updated strictly after the watermark (catalog ``begin_time``);
+    ``full``: the whole collection every run."""
+    partitioned_by_location: bool = False
+
+
+def rfc3339(value: datetime) -> str:
+    """UTC RFC 3339 with milliseconds, as Square writes timestamps."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{aware.microsecond // 1000:03d}Z"
+
+
+def parse_rfc3339(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+async def fetch_locations(client: AsyncSquare, request: PageRequest) -> RawPage:
+    response = await client.locations.list(request_options=NO_SDK_RETRIES)
+    return RawPage([to_json(loc) for loc in response.locations or []], cursor=None)
+
+
+async def fetch_catalog(client: AsyncSquare, request: PageRequest) -> RawPage:
+    kwargs: dict[str, Any] = {
+        "object_types": list(CATALOG_TYPES),
+        "include_deleted_objects": True,
+        "limit": request.limit,
+    }
+    if request.window_start is not None:
+        kwargs["begin_time"] = rfc3339(request.window_start)
+    if request.cursor:
+        kwargs["cursor"] = request.cursor
+    body = await request_json(client, "POST", "v2/catalog/search", json=kwargs)
+    return RawPage(
+        body.get("objects") or [],
+        cursor=body.get("cursor") or None,
+        latest_time=parse_rfc3339(body.get("latest_time")),
+    )
+
+
+async def fetch_orders(client: AsyncSquare, request: PageRequest) -> RawPage:
+    updated_at: dict[str, str] = {}
+    if request.window_start is not None:
+        updated_at["start_at"] = rfc3339(request.window_start)
+    if request.window_end is not None:
+        updated_at["end_at"] = rfc3339(request.window_end)
+    query: dict[str, Any] = {"sort": {"sort_field": "UPDATED_AT", "sort_order": "ASC"}}
+    if updated_at:
+        query["filter"] = {"date_time_filter": {"updated_at": updated_at}}
+    kwargs: dict[str, Any] = {
+        "location_ids": location_batch(request.partition),
+        "query": query,
+        "limit": request.limit,
+    }
+    if request.cursor:
+        kwargs["cursor"] = request.cursor
+    body = await request_json(client, "POST", "v2/orders/search", json=kwargs)
+    return RawPage(body.get("orders") or [], cursor=body.get("cursor") or None)
+
+
+def location_partitions(location_ids: Sequence[str]) -> list[str]:
+    """Batches of at most 10 location ids (Square's limit per orders search), as partition keys."""
+    ids = sorted(set(location_ids))
+    return [
+        ",".join(ids[i : i + MAX_LOCATIONS_PER_ORDER_SEARCH])
+        for i in range(0, len(ids), MAX_LOCATIONS_PER_ORDER_SEARCH)
+    ]
+
+
+def location_batch(partition: str) -> list[str]:
+    return partition.split(",") if partition else []
+
+
+LOCATIONS = Stream(
+    name="locations",
+    endpoint="GET /v2/locations",
+    record=records.Location,
+    primary_key="id",
+    fetch=fetch_locations,
+    page_size=0,
+    incremental="full",
+)
+
+CATALOG = Stream(
+    name="catalog",
+    endpoint="POST /v2/catalog/search",
+    record=records.CatalogObject,
+    primary_key="id",
+    fetch=fetch_catalog,
+    page_size=1000,
+    incremental="after_watermark",
+)
+
+ORDERS = Stream(
+    name="orders",
+    endpoint="POST /v2/orders/search",
+    record=records.Order,
+    primary_key="id",
+    fetch=fetch_orders,
+    page_size=500,
+    incremental="window",
+    partitioned_by_location=True,
+)
+
+STREAMS: dict[str, Stream] = {s.name: s for s in (LOCATIONS, CATALOG, ORDERS)}

@@ -1,0 +1,68 @@
+"""The shapes tools return: pydantic models (structured content) plus a markdown rendering."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class MetricSummary(BaseModel):
+    name: str
+    label: str
+    description: str = Field(description="One line: what the metric counts.")
+    type: str
+    unit: str | None = None
+
+
+class MetricList(BaseModel):
+    metrics: list[MetricSummary]
+    total: int = Field(description="How many metrics match (all of them are listed).")
+
+
+class MetricColumn(BaseModel):
+    name: str
+    label: str
+    unit: str | None = None
+    description: str = ""
+
+
+class QueryMetricsResult(BaseModel):
+    """Rows of a metric query and what was done to get them."""
+
+    columns: list[str]
+    rows: list[list[Any]] = Field(description="Money values are exact decimal strings in major units (e.g. '1234.56').")
+    row_count: int
+    limit: int
+    limit_hit: bool = Field(
+        description="True when more rows exist than were returned: never sum these rows into a total."
+    )
+    metrics: list[MetricColumn]
+    group_by: list[str]
+    time_dimension: str = Field(
+        description="The date every metric is attributed to: the order's close date in the location's time zone."
+    )
+    currencies: list[str] = Field(default_factory=list, description="Currencies of the money values.")
+    data_freshness: str | None = Field(default=None, description="When the warehouse was last synced (UTC).")
+
+
+def jsonable(value: Any) -> Any:
+    """Exact JSON values: Decimal as a decimal string, dates as ISO 8601."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def markdown_table(columns: list[str], rows: list[list[Any]], *, max_rows: int = 50) -> str:
+    def cell(value: Any) -> str:
+        return "" if value is None else str(jsonable(value)).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows[:max_rows]]
+    if len(rows) > max_rows:
+        lines.append(f"... {len(rows) - max_rows} more rows in the structured result")
+    return "\n".join(lines)

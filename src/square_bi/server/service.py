@@ -1,0 +1,98 @@
+"""What the tools (and the ``query`` CLI) do, as plain functions over a DuckDB file and the
+semantic layer. Every read opens the file read-only for the call only (a short lease), so several
+processes can answer from one database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from square_bi.errors import SemanticError
+from square_bi.semantic import MetricQuery, SemanticLayer, run_query
+from square_bi.server.results import MetricColumn, MetricList, MetricSummary, QueryMetricsResult, jsonable
+from square_bi.warehouse.database import connect
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 5000
+TIME_DIMENSION = "metric_time (business date: the order's closed_at in the location's local time zone)"
+
+
+def list_metrics(layer: SemanticLayer, search: str | None = None) -> MetricList:
+    needle = (search or "").strip().lower()
+    summaries = []
+    for metric in layer.metrics.values():
+        haystack = " ".join([metric.name, metric.label, *metric.synonyms]).lower()
+        if needle and needle not in haystack:
+            continue
+        summaries.append(
+            MetricSummary(
+                name=metric.name,
+                label=metric.label,
+                description=metric.description.strip().splitlines()[0] if metric.description else "",
+                type=metric.type,
+                unit=metric.unit,
+            )
+        )
+    return MetricList(metrics=summaries, total=len(summaries))
+
+
+def query_metrics(
+    db: Path,
+    layer: SemanticLayer,
+    *,
+    metrics: list[str],
+    group_by: list[str] | None = None,
+    order_by: list[str] | None = None,
+    limit: int | None = None,
+) -> QueryMetricsResult:
+    """Compile (names checked against the semantic layer) and run on a read-only connection."""
+    effective_limit = DEFAULT_LIMIT if limit is None else limit
+    if not 1 <= effective_limit <= MAX_LIMIT:
+        raise SemanticError(f"limit must be between 1 and {MAX_LIMIT}, got {effective_limit}.")
+    query = MetricQuery(metrics=metrics, group_by=group_by or [], order_by=order_by or [], limit=effective_limit + 1)
+    con = connect(db, read_only=True)
+    try:
+        result = run_query(con, layer, query)
+        currencies = _currencies(con)
+        freshness = _freshness(con)
+    finally:
+        con.close()
+    rows = [[jsonable(v) for v in row] for row in result.rows]
+    limit_hit = len(rows) > effective_limit
+    rows = rows[:effective_limit]
+    return QueryMetricsResult(
+        columns=result.columns,
+        rows=rows,
+        row_count=len(rows),
+        limit=effective_limit,
+        limit_hit=limit_hit,
+        metrics=[
+            MetricColumn(name=m.name, label=m.label, unit=m.unit, description=m.description) for m in result.metrics
+        ],
+        group_by=list(query.group_by),
+        time_dimension=TIME_DIMENSION,
+        currencies=currencies,
+        data_freshness=freshness,
+    )
+
+
+def _currencies(con: duckdb.DuckDBPyConnection) -> list[str]:
+    try:
+        return [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT currency FROM dim_location WHERE currency IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
+    except duckdb.Error:
+        return []
+
+
+def _freshness(con: duckdb.DuckDBPyConnection) -> str | None:
+    try:
+        row = con.execute("SELECT max(finished_at) FROM sync_runs WHERE status = 'succeeded'").fetchone()
+    except duckdb.Error:
+        return None
+    return row[0].isoformat() + "Z" if row and row[0] is not None else None

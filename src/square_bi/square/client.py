@@ -1,0 +1,147 @@
+"""The Square client factory and the translation of SDK failures into our exception tree.
+
+We always talk to Square through the official SDK (``AsyncSquare``), pointed at any base URL: Square's
+production or sandbox host, or the demo merchant on loopback. Errors leave this module as
+:class:`~square_bi.errors.SourceError` subclasses whose text names the endpoint and what to do, and
+never the token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+from square.core.api_error import ApiError
+from square.core.request_options import RequestOptions
+
+from square import AsyncSquare
+from square_bi.errors import CursorExpiredError, FatalSourceError, RetriableSourceError, SourceError
+
+T = TypeVar("T")
+
+RETRIABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+NO_SDK_RETRIES: RequestOptions = {"max_retries": 0}
+
+
+def make_client(base_url: str, token: str, *, timeout_s: float = 30.0) -> AsyncSquare:
+    """An ``AsyncSquare`` for ``base_url`` with its own connection pool.
+
+    Pass ``NO_SDK_RETRIES`` as ``request_options`` where the caller does its own backoff (the
+    extractor does: it also retries dropped connections, which the SDK does not).
+    """
+    http = httpx.AsyncClient(timeout=timeout_s, limits=httpx.Limits(max_connections=32))
+    return AsyncSquare(token=token, base_url=base_url.rstrip("/"), httpx_client=http)
+
+
+async def close_client(client: AsyncSquare) -> None:
+    """Close the client's connection pool."""
+    await client._client_wrapper.httpx_client.httpx_client.aclose()
+
+
+def _square_error_text(error: ApiError) -> str:
+    """``CODE: detail`` for each error in Square's envelope (no headers, no token)."""
+    body = error.body
+    parts: list[str] = []
+    if isinstance(body, dict):
+        for item in body.get("errors") or []:
+            if isinstance(item, dict):
+                code = item.get("code", "UNKNOWN")
+                detail = item.get("detail")
+                parts.append(f"{code}: {detail}" if detail else str(code))
+    return "; ".join(parts) or f"HTTP {error.status_code}"
+
+
+def _retry_after(headers: dict[str, str] | None) -> float | None:
+    """Seconds from a ``Retry-After`` header given in seconds (Square does not document dates)."""
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None
+    return None
+
+
+def square_error_codes(error: ApiError) -> set[str]:
+    """The ``code`` of every error in Square's envelope."""
+    body = error.body
+    if not isinstance(body, dict):
+        return set()
+    return {str(item.get("code")) for item in body.get("errors") or [] if isinstance(item, dict)}
+
+
+def translate_error(exc: BaseException, *, endpoint: str, base_url: str) -> SourceError:
+    """Map an SDK or transport failure to our tree, with an actionable, token-free message."""
+    if isinstance(exc, ApiError):
+        status = exc.status_code or 0
+        text = _square_error_text(exc)
+        if status == 401:
+            return FatalSourceError(
+                f"{endpoint}: Square rejected the access token ({text}). "
+                "Check SQUARE_ACCESS_TOKEN and SQUARE_ENVIRONMENT (production vs sandbox)."
+            )
+        if status == 403:
+            return FatalSourceError(
+                f"{endpoint}: the access token lacks a permission ({text}). "
+                "Grant the missing OAuth scope to the application and issue a new SQUARE_ACCESS_TOKEN."
+            )
+        if status == 400 and "INVALID_CURSOR" in square_error_codes(exc):
+            return CursorExpiredError(f"{endpoint}: Square refused the pagination cursor ({text}).")
+        if status in RETRIABLE_STATUSES:
+            return RetriableSourceError(
+                f"{endpoint}: Square answered HTTP {status} ({text}).",
+                retry_after_s=_retry_after(exc.headers),
+                rate_limited=status == 429,
+            )
+        return FatalSourceError(f"{endpoint}: Square answered HTTP {status} ({text}).")
+    if isinstance(exc, httpx.TimeoutException):
+        return RetriableSourceError(f"{endpoint}: timed out talking to {base_url}.")
+    if isinstance(exc, httpx.TransportError):
+        return RetriableSourceError(
+            f"{endpoint}: could not reach {base_url} ({type(exc).__name__}). "
+            "Check the base URL (--base-url / SQUARE_BASE_URL) and the network."
+        )
+    return SourceError(f"{endpoint}: unexpected failure: {type(exc).__name__}: {exc}")
+
+
+async def call(endpoint: str, base_url: str, request: Callable[[], Awaitable[T]]) -> T:
+    """Run one SDK request, translating its failures."""
+    try:
+        return await request()
+    except (ApiError, httpx.HTTPError) as exc:
+        raise translate_error(exc, endpoint=endpoint, base_url=base_url) from exc
+
+
+async def request_json(
+    client: AsyncSquare,
+    method: str,
+    path: str,
+    *,
+    json: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One request through the SDK's own HTTP layer (auth, base URL, ``Square-Version``), returning
+    Square's JSON untouched.
+
+    The bulk streams use this instead of the typed methods: the SDK builds its response models
+    with ``construct_type``, which measured about 14 ms per order here (45 s for 2,000 orders),
+    two orders of magnitude more than validating the same JSON with our pydantic models. Failures
+    surface exactly as from the typed methods: ``ApiError`` with status, headers and body.
+    """
+    http = client._client_wrapper.httpx_client
+    response = await http.request(path, method=method, json=json, params=params, request_options=NO_SDK_RETRIES)
+    try:
+        body = response.json()
+    except ValueError:
+        raise ApiError(status_code=response.status_code, headers=dict(response.headers), body=response.text) from None
+    if 200 <= response.status_code < 300 and isinstance(body, dict):
+        return body
+    raise ApiError(status_code=response.status_code, headers=dict(response.headers), body=body)
+
+
+def to_json(model: Any) -> dict[str, Any]:
+    """An SDK response object back to Square's JSON shape (only the fields Square sent)."""
+    dumped: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return dumped

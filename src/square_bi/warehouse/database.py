@@ -1,0 +1,99 @@
+"""The DuckDB file: opening it, transactions, and the one writer thread.
+
+Invariants (see docs): one read-write connection per process; every write goes through
+:class:`Warehouse` on a single dedicated thread, so the asyncio loop never blocks on DuckDB and
+writes never interleave; a page's rows and its checkpoint commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from square_bi.errors import WarehouseError
+
+T = TypeVar("T")
+
+
+def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, turning DuckDB's errors into an actionable WarehouseError."""
+    if read_only and not path.exists():
+        raise WarehouseError(f"No warehouse at {path}: run `square-bi sync --db {path}` (or `square-bi demo`) first.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseError(
+                f"{path} is open for writing in another process; wait for it to finish or stop it."
+            ) from exc
+        raise WarehouseError(f"Could not open {path}: {exc}") from exc
+    except duckdb.Error as exc:
+        raise WarehouseError(f"Could not open {path}: {exc}") from exc
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+class Warehouse:
+    """One read-write DuckDB connection, used from one dedicated writer thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def open(self) -> Warehouse:
+        self._con = self._executor.submit(connect, self.path).result()
+        return self
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise WarehouseError("The warehouse is not open.")
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            con, self._con = self._con, None
+            self._executor.submit(con.close).result()
+        self._executor.shutdown(wait=True)
+
+    def __enter__(self) -> Warehouse:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn(con)`` on the writer thread and wait for it (for synchronous callers)."""
+        return self._executor.submit(fn, self.con).result()
+
+    async def arun(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run ``fn(con)`` on the writer thread without blocking the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, self.con)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """Rows as dicts (for small operational reads)."""
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

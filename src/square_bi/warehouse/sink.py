@@ -1,0 +1,112 @@
+"""The DuckDB side of extraction: each page's rows, dead letters and checkpoint in one transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import duckdb
+
+from square_bi.extract import records as r
+from square_bi.extract.state import Page, PartitionState, StreamStats
+from square_bi.warehouse import rows, staging
+from square_bi.warehouse.database import Warehouse, fetch_dicts, transaction
+from square_bi.warehouse.load import upsert
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def write_records(con: duckdb.DuckDBPyConnection, stream: str, records: list[Any], synced_at: datetime) -> int:
+    """Upsert one stream's validated records (inside the caller's transaction)."""
+    if not records:
+        return 0
+    if stream == "locations":
+        return upsert(con, staging.LOCATIONS, rows.location_rows(cast(list[r.Location], records), synced_at))
+    if stream == "catalog":
+        return upsert(con, staging.CATALOG_OBJECTS, rows.catalog_rows(cast(list[r.CatalogObject], records), synced_at))
+    if stream == "orders":
+        orders, lines = rows.order_rows(cast(list[r.Order], records), synced_at)
+        return upsert(con, staging.ORDERS, orders, children=((staging.ORDER_LINE_ITEMS, lines),))
+    raise ValueError(f"No staging table for stream {stream!r}")
+
+
+def save_state(con: duckdb.DuckDBPyConnection, stream: str, partition: str, state: PartitionState) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO sync_checkpoints "
+        "(stream, partition, watermark, cursor, window_start, window_end, cursor_saved_at, rows_total) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            stream,
+            partition,
+            state.watermark,
+            state.cursor,
+            state.window_start,
+            state.window_end,
+            state.cursor_saved_at,
+            state.rows_total,
+        ],
+    )
+
+
+def load_state(con: duckdb.DuckDBPyConnection, stream: str, partition: str) -> PartitionState | None:
+    found = fetch_dicts(
+        con,
+        "SELECT watermark, cursor, window_start, window_end, cursor_saved_at, rows_total "
+        "FROM sync_checkpoints WHERE stream = ? AND partition = ?",
+        [stream, partition],
+    )
+    return PartitionState(**found[0]) if found else None
+
+
+class DuckDBSink:
+    """Implements ``square_bi.extract.sink.Sink`` on the warehouse's writer thread."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+
+    async def get_state(self, stream: str, partition: str) -> PartitionState | None:
+        return await self.warehouse.arun(lambda con: load_state(con, stream, partition))
+
+    async def commit(self, page: Page) -> None:
+        def write(con: duckdb.DuckDBPyConnection) -> None:
+            now = _now()
+            with transaction(con):
+                write_records(con, page.stream, page.records, now)
+                for dead in page.dead:
+                    con.execute(
+                        "INSERT INTO dead_letters (stream, record_id, error, raw_json, first_seen_at, last_seen_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (stream, record_id) DO UPDATE SET "
+                        "error = excluded.error, raw_json = excluded.raw_json, last_seen_at = excluded.last_seen_at",
+                        [page.stream, dead.record_id, dead.error, json.dumps(dead.raw), now, now],
+                    )
+                save_state(con, page.stream, page.partition, page.state)
+
+        await self.warehouse.arun(write)
+
+    async def record_run(self, run_id: str, started_at: datetime, stats: StreamStats) -> None:
+        values = asdict(stats)
+
+        def write(con: duckdb.DuckDBPyConnection) -> None:
+            con.execute(
+                "INSERT OR REPLACE INTO sync_runs "
+                "(run_id, stream, started_at, finished_at, status, pages, rows, requests, retries, error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    run_id,
+                    stats.stream,
+                    started_at,
+                    _now(),
+                    "failed" if stats.error else "succeeded",
+                    values["pages"],
+                    values["rows"],
+                    values["requests"],
+                    values["retries"],
+                    stats.error,
+                ],
+            )
+
+        await self.warehouse.arun(write)

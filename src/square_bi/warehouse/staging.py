@@ -1,0 +1,125 @@
+"""Staging tables: Square objects as fetched, one row per object (or per child line), keyed by
+Square id. Columns are typed (money BIGINT minor units, quantities DECIMAL(18,5), timestamps UTC);
+``raw`` keeps the object's JSON for models that need more than the typed columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class StagingTable:
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    version: str | None = None
+    """Column holding Square's object version; an older version never overwrites a newer one."""
+    parent: str | None = None
+    """For child tables (line items): the column naming the parent object. Children are replaced
+    whenever the parent row is accepted."""
+
+    def ddl(self) -> str:
+        cols = ",\n  ".join(f"{name} {type_}" for name, type_ in self.columns)
+        key = ", ".join(self.key)
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  {cols},\n  PRIMARY KEY ({key})\n)"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+
+LOCATIONS = StagingTable(
+    "stg_locations",
+    (
+        ("id", "VARCHAR NOT NULL"),
+        ("name", "VARCHAR"),
+        ("business_name", "VARCHAR"),
+        ("timezone", "VARCHAR"),
+        ("currency", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("country", "VARCHAR"),
+        ("city", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("raw", "JSON"),
+        ("_synced_at", "TIMESTAMP"),
+    ),
+    key=("id",),
+)
+
+CATALOG_OBJECTS = StagingTable(
+    "stg_catalog_objects",
+    (
+        ("id", "VARCHAR NOT NULL"),
+        ("type", "VARCHAR"),
+        ("version", "BIGINT"),
+        ("is_deleted", "BOOLEAN"),
+        ("updated_at", "TIMESTAMP"),
+        ("name", "VARCHAR"),
+        ("item_id", "VARCHAR"),
+        ("category_id", "VARCHAR"),
+        ("price_amount", "BIGINT"),
+        ("price_currency", "VARCHAR"),
+        ("raw", "JSON"),
+        ("_synced_at", "TIMESTAMP"),
+    ),
+    key=("id",),
+    version="version",
+)
+
+ORDERS = StagingTable(
+    "stg_orders",
+    (
+        ("id", "VARCHAR NOT NULL"),
+        ("location_id", "VARCHAR"),
+        ("state", "VARCHAR"),
+        ("version", "BIGINT"),
+        ("created_at", "TIMESTAMP"),
+        ("updated_at", "TIMESTAMP"),
+        ("closed_at", "TIMESTAMP"),
+        ("source_name", "VARCHAR"),
+        ("customer_id", "VARCHAR"),
+        ("currency", "VARCHAR"),
+        ("total_amount", "BIGINT"),
+        ("total_tax_amount", "BIGINT"),
+        ("total_discount_amount", "BIGINT"),
+        ("total_tip_amount", "BIGINT"),
+        ("total_service_charge_amount", "BIGINT"),
+        ("raw", "JSON"),
+        ("_synced_at", "TIMESTAMP"),
+    ),
+    key=("id",),
+    version="version",
+)
+
+ORDER_LINE_ITEMS = StagingTable(
+    "stg_order_line_items",
+    (
+        ("order_id", "VARCHAR NOT NULL"),
+        ("uid", "VARCHAR NOT NULL"),
+        ("catalog_object_id", "VARCHAR"),
+        ("catalog_version", "BIGINT"),
+        ("name", "VARCHAR"),
+        ("variation_name", "VARCHAR"),
+        ("item_type", "VARCHAR"),
+        ("quantity", "DECIMAL(18,5)"),
+        ("currency", "VARCHAR"),
+        ("base_price_amount", "BIGINT"),
+        ("variation_total_price_amount", "BIGINT"),
+        ("gross_sales_amount", "BIGINT"),
+        ("total_discount_amount", "BIGINT"),
+        ("total_tax_amount", "BIGINT"),
+        ("total_amount", "BIGINT"),
+    ),
+    key=("order_id", "uid"),
+    parent="order_id",
+)
+
+STAGING_TABLES: tuple[StagingTable, ...] = (LOCATIONS, CATALOG_OBJECTS, ORDERS, ORDER_LINE_ITEMS)
+
+
+def create_staging_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table in STAGING_TABLES:
+        con.execute(table.ddl())
