@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from square_bi.config import DEFAULT_DB_PATH, DEMO_DB_PATH, Settings
+from square_bi.config import DEFAULT_DB_PATH, DEMO_DB_PATH, Settings, load_settings
 from square_bi.errors import SquareBIError
 
 log = logging.getLogger("square_bi")
@@ -57,19 +57,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="Ask Claude about your Square shop: sync Square into DuckDB and serve metrics over MCP.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv for debug)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more logging on stderr (-vv for debug)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="run the whole product on the built-in demo merchant")
+    demo = sub.add_parser("demo", parents=[common], help="run the whole product on the built-in demo merchant")
     demo.add_argument("--db", type=Path, default=DEMO_DB_PATH, help=f"DuckDB file (default: ./{DEMO_DB_PATH})")
     _add_demo_data_flags(demo)
 
-    emu = sub.add_parser("emulator", help="serve the Square-compatible demo merchant until stopped")
+    emu = sub.add_parser("emulator", parents=[common], help="serve the Square-compatible demo merchant until stopped")
     emu.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     emu.add_argument("--port", type=int, default=8765, help="port to bind (default: 8765)")
     emu.add_argument("--access-token", default=DEMO_TOKEN, help=f"bearer token to accept (default: {DEMO_TOKEN})")
     _add_demo_data_flags(emu)
 
-    sync = sub.add_parser("sync", help="one incremental sync from Square (token from SQUARE_ACCESS_TOKEN)")
+    sync = sub.add_parser(
+        "sync", parents=[common], help="one incremental sync from Square (token from SQUARE_ACCESS_TOKEN)"
+    )
     sync.add_argument(
         "--db", type=Path, default=None, help=f"DuckDB file (default: $SQUARE_BI_DB or ./{DEFAULT_DB_PATH})"
     )
@@ -77,11 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--full-refresh", action="store_true", help="ignore checkpoints and re-read everything")
     sync.add_argument("--streams", type=_csv, default=None, help="only these streams (locations,catalog,orders)")
 
-    serve = sub.add_parser("serve", help="run the MCP server")
+    serve = sub.add_parser("serve", parents=[common], help="run the MCP server")
     serve.add_argument("--db", type=Path, default=None, help="DuckDB file to answer from")
     serve.add_argument("--transport", choices=["stdio"], default="stdio", help="MCP transport (default: stdio)")
 
-    query = sub.add_parser("query", help="query metrics from the shell, with the same compiler as the MCP tools")
+    query = sub.add_parser(
+        "query", parents=[common], help="query metrics from the shell, with the same compiler as the MCP tools"
+    )
     query.add_argument("--db", type=Path, default=None, help="DuckDB file to query")
     query.add_argument("--metrics", type=_csv, required=True, help="comma-separated metric names")
     query.add_argument("--group-by", type=_csv, default=[], help="comma-separated dimensions, e.g. metric_time__week")
@@ -89,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--limit", type=_positive_int, default=None, help="maximum rows")
     query.add_argument("--format", choices=["table", "json"], default="table", help="output format")
 
-    status = sub.add_parser("status", help="per stream: watermark, last run, rows, errors")
+    status = sub.add_parser("status", parents=[common], help="per stream: watermark, last run, rows, errors")
     status.add_argument("--db", type=Path, default=None, help="DuckDB file")
     return parser
 
@@ -139,7 +147,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     if args.base_url:
         overrides["SQUARE_BASE_URL"] = args.base_url
-    settings = Settings(**overrides)
+    settings = load_settings(**overrides)
     db = _db_path(args, settings)
     result = asyncio.run(sync_warehouse(settings, db, full_refresh=args.full_refresh, streams=args.streams))
     return print_sync_result(result, db)
@@ -148,7 +156,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from square_bi.server.app import build_server
 
-    settings = Settings()
+    settings = load_settings()
     server = build_server(_db_path(args, settings))
     server.run(args.transport)
     return 0
@@ -157,7 +165,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_query(args: argparse.Namespace) -> int:
     from square_bi.commands.query import run_query_command
 
-    settings = Settings()
+    settings = load_settings()
     return run_query_command(
         _db_path(args, settings),
         metrics=args.metrics,
@@ -171,7 +179,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
 def _cmd_status(args: argparse.Namespace) -> int:
     from square_bi.commands.status import print_status
 
-    settings = Settings()
+    settings = load_settings()
     return print_status(_db_path(args, settings))
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from square_bi.errors import ConfigError
@@ -50,8 +50,11 @@ class Settings(BaseSettings):
     orders_page_size: int = Field(default=500, ge=1, le=1000)
     """Orders per search page (Square allows 1 to 1000)."""
 
-    request_timeout_s: float = Field(default=30.0, gt=0)
-    """Per-request HTTP timeout."""
+    request_timeout_s: float = Field(default=30.0, gt=0, validation_alias="SQUARE_BI_REQUEST_TIMEOUT_S")
+    """Per-request HTTP timeout in seconds."""
+
+    max_attempts: int = Field(default=6, ge=1, le=20, validation_alias="SQUARE_BI_MAX_ATTEMPTS")
+    """Attempts per page before a stream gives up on 429s, 5xx and dropped connections."""
 
     def base_url(self) -> str:
         """The API host to talk to: the explicit base URL, else Square's host for the environment."""
@@ -65,3 +68,14 @@ class Settings(BaseSettings):
                 "https://developer.squareup.com/apps (or run `square-bi demo` to try the demo merchant)."
             )
         return self.square_access_token.get_secret_value().strip()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment plus explicit overrides, or a ConfigError naming the bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors(include_input=False)
+        )
+        raise ConfigError(f"Invalid settings: {problems}") from None

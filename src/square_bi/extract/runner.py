@@ -96,6 +96,12 @@ class Extractor:
         run_end = report.started_at
         # Locations first: they partition the orders.
         location_ids = await self._run_stream(LOCATIONS, report, run_end, partitions=[""])
+        locations_error = report.streams[LOCATIONS.name].error
+        if locations_error:
+            # Nothing else can be read without locations (and whatever broke them, a bad token or an
+            # unreachable host, breaks every stream): stop with that one error.
+            await self.sink.record_run(report.run_id, report.started_at, report.streams[LOCATIONS.name])
+            raise SourceError(locations_error)
         rest = [STREAMS[name] for name in wanted if name != LOCATIONS.name]
         tasks = []
         for stream in rest:

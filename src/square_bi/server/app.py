@@ -18,6 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
+from square_bi import __version__
 from square_bi.errors import SquareBIError
 from square_bi.semantic import SemanticLayer, default_semantic_dir, load_semantic_layer
 from square_bi.server import service
@@ -51,7 +52,9 @@ def build_server(db_path: Path, semantic_dir: Path | None = None) -> MCPServer[A
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
         yield state
 
-    server: MCPServer[AppState] = MCPServer("square-bi", instructions=INSTRUCTIONS, lifespan=lifespan)
+    server: MCPServer[AppState] = MCPServer(
+        "square-bi", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+    )
 
     @server.tool(annotations=READ_ONLY)
     def list_metrics(search: str | None = None) -> MetricList:

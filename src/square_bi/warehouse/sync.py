@@ -42,6 +42,7 @@ async def sync_warehouse(
         lookback=settings.orders_lookback,
         orders_page_size=settings.orders_page_size,
         max_concurrency=max_concurrency,
+        max_attempts=settings.max_attempts,
         streams=streams,
     )
     client = make_client(base_url, token, timeout_s=settings.request_timeout_s)

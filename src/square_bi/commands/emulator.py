@@ -1,0 +1,39 @@
+"""``square-bi emulator``: serve the demo merchant until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from square_bi.errors import ConfigError
+
+if TYPE_CHECKING:
+    from square_bi.square.demo import DemoConfig
+
+
+def demo_config(args: argparse.Namespace) -> DemoConfig:
+    """The demo merchant's config from the shared ``--seed/--days/--locations/--orders-per-day`` flags."""
+    from square_bi.square.demo import DemoConfig
+
+    try:
+        return DemoConfig(seed=args.seed, days=args.days, locations=args.locations, orders_per_day=args.orders_per_day)
+    except ValidationError as exc:
+        problems = "; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"Invalid demo merchant settings: {problems}") from None
+
+
+def run_emulator(args: argparse.Namespace) -> int:
+    from square_bi.square.demo import serve_forever
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving the demo merchant on {args.host}, reachable beyond this machine", file=sys.stderr)
+    try:
+        serve_forever(demo_config(args), host=args.host, port=args.port, access_token=args.access_token)
+    except OSError as exc:
+        raise ConfigError(f"Could not serve on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        pass
+    return 0

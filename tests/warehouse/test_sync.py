@@ -1,0 +1,131 @@
+"""Syncing the demo merchant through the real SDK into a real DuckDB file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from shop_support import DEMO_TOKEN, RawMerchant, demo_settings, run_sync
+from square_bi.extract.runner import Extractor, SyncOptions
+from square_bi.extract.state import Page
+from square_bi.square.client import close_client, make_client
+from square_bi.square.demo import DemoServer
+from square_bi.warehouse.database import Warehouse
+from square_bi.warehouse.sink import DuckDBSink
+from square_bi.warehouse.star import initialize
+
+STAGING = ("stg_locations", "stg_catalog_objects", "stg_orders", "stg_order_line_items")
+
+
+def table_counts(db: Path, tables: tuple[str, ...] = STAGING) -> dict[str, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}  # type: ignore[index]
+
+
+def staged_orders(db: Path) -> dict[str, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return dict(con.execute("SELECT id, version FROM stg_orders").fetchall())
+
+
+def test_a_full_sync_stages_every_order_and_line_item_the_api_serves_exactly_once(
+    shop_db: Path, raw_shop: RawMerchant
+) -> None:
+    with duckdb.connect(str(shop_db), read_only=True) as con:
+        order_ids = [r[0] for r in con.execute("SELECT id FROM stg_orders").fetchall()]
+        line_keys = con.execute("SELECT order_id, uid FROM stg_order_line_items").fetchall()
+    assert Counter(order_ids) == Counter(o["id"] for o in raw_shop.orders)
+    expected_lines = [(o["id"], li["uid"]) for o in raw_shop.orders for li in o.get("line_items", [])]
+    assert Counter(line_keys) == Counter(expected_lines)
+
+
+def test_money_is_stored_as_integer_minor_units_and_quantity_as_decimal(shop_db: Path) -> None:
+    with duckdb.connect(str(shop_db), read_only=True) as con:
+        types = dict(
+            con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'fct_order_line_item'"
+            ).fetchall()
+        )
+    assert types["gross_sales_amount"] == "BIGINT"
+    assert types["quantity"] == "DECIMAL(18,5)"
+
+
+def test_a_second_sync_keeps_row_counts_and_asks_only_for_the_lookback_window(shop: DemoServer, tmp_path: Path) -> None:
+    db = tmp_path / "twice.duckdb"
+    first = run_sync(shop.base_url, db)
+    counts_after_first = table_counts(db)
+    second = run_sync(shop.base_url, db)
+
+    assert table_counts(db) == counts_after_first
+    lookback = demo_settings(shop.base_url).orders_lookback
+    first_windows = first.report.streams["orders"].requested_windows
+    second_windows = second.report.streams["orders"].requested_windows
+    assert all(start is None for start, _ in first_windows)
+    first_end = max(end for _, end in first_windows if end is not None)
+    assert all(start == first_end - lookback for start, _ in second_windows)
+    # The demo's orders all closed before its anchor, days ago: nothing in the lookback window.
+    assert second.report.streams["orders"].rows < first.report.streams["orders"].rows
+    assert second.report.streams["catalog"].rows == 0
+
+
+class CrashingSink(DuckDBSink):
+    """Commits pages normally, then dies (like a killed process) before committing page ``crash_at``."""
+
+    def __init__(self, warehouse: Warehouse, crash_at: int) -> None:
+        super().__init__(warehouse)
+        self.crash_at = crash_at
+        self.commits = 0
+
+    async def commit(self, page: Page) -> None:
+        self.commits += 1
+        if self.commits == self.crash_at:
+            raise RuntimeError("simulated crash")
+        await super().commit(page)
+
+
+async def _sync_with_crash(base_url: str, db: Path, crash_at: int) -> None:
+    client = make_client(base_url, DEMO_TOKEN)
+    warehouse = Warehouse(db).open()
+    try:
+        warehouse.run(initialize)
+        options = SyncOptions(orders_page_size=50, max_concurrency=2)
+        await Extractor(client, CrashingSink(warehouse, crash_at), base_url=base_url, options=options).run()
+    finally:
+        warehouse.close()
+        await close_client(client)
+
+
+@pytest.mark.parametrize("crash_at", [3, 7, 12])
+def test_a_sync_that_dies_mid_stream_resumes_to_the_same_result_without_duplicates(
+    shop: DemoServer, shop_db: Path, tmp_path: Path, crash_at: int
+) -> None:
+    db = tmp_path / "crashy.duckdb"
+    asyncio.run(_sync_with_crash(shop.base_url, db, crash_at))
+    partial = table_counts(db)
+    assert partial["stg_orders"] < table_counts(shop_db)["stg_orders"]
+
+    resumed = run_sync(shop.base_url, db)
+
+    assert resumed.report.ok
+    assert staged_orders(db) == staged_orders(shop_db)
+    assert table_counts(db) == table_counts(shop_db)
+
+
+def test_watermarks_only_move_once_every_page_of_a_partition_is_committed(shop: DemoServer, tmp_path: Path) -> None:
+    db = tmp_path / "watermark.duckdb"
+    asyncio.run(_sync_with_crash(shop.base_url, db, crash_at=5))
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT watermark, cursor FROM sync_checkpoints WHERE stream = 'orders'").fetchall()
+    assert rows, "the first pages of orders should have committed with their checkpoint"
+    for watermark, cursor in rows:
+        assert watermark is None and cursor is not None
+
+
+def test_sync_run_statistics_are_recorded_per_stream(shop_db: Path) -> None:
+    with duckdb.connect(str(shop_db), read_only=True) as con:
+        runs = con.execute("SELECT stream, status, rows, pages FROM sync_runs ORDER BY stream").fetchall()
+    assert [r[0] for r in runs] == ["catalog", "locations", "orders"]
+    assert all(status == "succeeded" and rows > 0 and pages >= 1 for _, status, rows, pages in runs)
