@@ -1,0 +1,168 @@
+"""``POST /v2/catalog/search`` semantics, independent of HTTP.
+
+What Square does and the demo mimics:
+
+* ``object_types`` defaults to the top-level types; nested types such as ``ITEM_VARIATION``
+  come back only when named (an ``ITEM`` always embeds its variations);
+* deleted objects are left out unless ``include_deleted_objects`` is true, and then carry
+  ``is_deleted: true``;
+* ``begin_time`` is exclusive: only objects with ``updated_at`` strictly after it;
+* ``limit`` is advisory, default 100; zero, negative or above 1000 is ignored (not an error);
+* ``include_related_objects`` adds the categories of returned items and the parent items of
+  returned variations under ``related_objects`` (one level deep, not repeating ``objects``);
+* ``latest_time`` is when the catalog last changed, usable as the next ``begin_time``;
+* the cursor only works with the original request; ``cursor`` is absent on the last page.
+
+The text ``query`` and ``include_options`` are valid for Square but not implemented by the
+demo: they get a 400 rather than being silently ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .cursors import CursorCodec, CursorState, fingerprint
+from .timefmt import format_us, parse_rfc3339_us
+from .wire import Body, bad_request
+
+JSONObject = dict[str, Any]
+
+CATALOG_OBJECT_TYPES = (
+    "ITEM", "IMAGE", "CATEGORY", "ITEM_VARIATION", "TAX", "DISCOUNT", "MODIFIER_LIST", "MODIFIER",
+    "PRICING_RULE", "PRODUCT_SET", "TIME_PERIOD", "MEASUREMENT_UNIT", "SUBSCRIPTION_PLAN_VARIATION",
+    "ITEM_OPTION", "ITEM_OPTION_VAL", "CUSTOM_ATTRIBUTE_DEFINITION", "QUICK_AMOUNTS_SETTINGS",
+    "SUBSCRIPTION_PLAN", "AVAILABILITY_PERIOD",
+)  # fmt: skip
+DEFAULT_OBJECT_TYPES = (
+    "ITEM", "CATEGORY", "TAX", "DISCOUNT", "MODIFIER_LIST", "PRICING_RULE", "PRODUCT_SET",
+    "TIME_PERIOD", "MEASUREMENT_UNIT", "SUBSCRIPTION_PLAN", "ITEM_OPTION", "CUSTOM_ATTRIBUTE_DEFINITION",
+    "QUICK_AMOUNTS_SETTINGS",
+)  # fmt: skip
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class SearchCatalogRequest:
+    object_types: tuple[str, ...]
+    include_deleted: bool
+    include_related: bool
+    begin_us: int | None
+    limit: int
+    cursor: str | None
+
+    def fingerprint(self) -> str:
+        return fingerprint(
+            {
+                "types": self.object_types,
+                "deleted": self.include_deleted,
+                "related": self.include_related,
+                "begin": self.begin_us,
+            }
+        )
+
+
+def parse_search_catalog(body: Body) -> SearchCatalogRequest:
+    """Validate a ``SearchCatalogObjectsRequest`` body; raises ``SquareRequestError``."""
+    body.reject_unknown(
+        (
+            "cursor",
+            "object_types",
+            "include_deleted_objects",
+            "include_related_objects",
+            "begin_time",
+            "limit",
+            "include_category_path_to_root",
+        ),
+        unsupported=("query", "include_options"),
+    )
+    object_types = body.enums("object_types", CATALOG_OBJECT_TYPES)
+    include_deleted = bool(body.boolean("include_deleted_objects"))
+    if include_deleted and body.boolean("include_category_path_to_root"):
+        raise bad_request(
+            "CONFLICTING_PARAMETERS",
+            "`include_deleted_objects` and `include_category_path_to_root` cannot both be true.",
+            "include_category_path_to_root",
+        )
+    begin_text = body.string("begin_time")
+    begin_us = None
+    if begin_text is not None:
+        try:
+            begin_us = parse_rfc3339_us(begin_text)
+        except ValueError:
+            raise bad_request("INVALID_TIME", "`begin_time` must be an RFC 3339 timestamp.", "begin_time") from None
+    limit = body.integer("limit")
+    if limit is None or not 0 < limit <= MAX_LIMIT:
+        limit = DEFAULT_LIMIT  # Square treats the limit as advisory and ignores bad values
+    return SearchCatalogRequest(
+        object_types=tuple(sorted(set(object_types or DEFAULT_OBJECT_TYPES))),
+        include_deleted=include_deleted,
+        include_related=bool(body.boolean("include_related_objects")),
+        begin_us=begin_us,
+        limit=limit,
+        cursor=body.string("cursor"),
+    )
+
+
+def _references(obj: JSONObject) -> list[str]:
+    """Ids an object points at (one level), in a stable order."""
+    if obj["type"] == "ITEM":
+        data = obj.get("item_data", {})
+        ids = [category["id"] for category in data.get("categories", [])]
+        ids += [c["id"] for c in (data.get("reporting_category"),) if c]
+        ids += [data["category_id"]] if data.get("category_id") else []
+        return ids
+    if obj["type"] == "ITEM_VARIATION":
+        item_id = obj.get("item_variation_data", {}).get("item_id")
+        return [item_id] if item_id else []
+    return []
+
+
+class CatalogIndex:
+    """Catalog objects sorted by (``updated_at``, id), the order incremental readers want."""
+
+    def __init__(self, objects: list[JSONObject], codec: CursorCodec) -> None:
+        self._codec = codec
+        stamped = sorted((parse_rfc3339_us(obj["updated_at"]), obj["id"], obj) for obj in objects)
+        self._stamps = [stamp for stamp, _, _ in stamped]
+        self._objects = [obj for _, _, obj in stamped]
+        self._by_id = {obj["id"]: obj for obj in objects}
+        self.latest_time = format_us(max(self._stamps)) if self._stamps else None
+
+    def search(self, request: SearchCatalogRequest) -> JSONObject:
+        query_fingerprint = request.fingerprint()
+        position = 0
+        if request.cursor is not None:
+            position = self._codec.decode(request.cursor, query_fingerprint).position
+        types = set(request.object_types)
+        page: list[JSONObject] = []
+        next_position: int | None = None
+        for index in range(position, len(self._objects)):
+            obj = self._objects[index]
+            if obj["type"] not in types or (obj.get("is_deleted") and not request.include_deleted):
+                continue
+            if request.begin_us is not None and self._stamps[index] <= request.begin_us:
+                continue
+            if len(page) == request.limit:
+                next_position = index
+                break
+            page.append(obj)
+
+        response: JSONObject = {}
+        if page:
+            response["objects"] = page
+        if page and request.include_related:
+            returned = {obj["id"] for obj in page}
+            related: dict[str, JSONObject] = {}
+            for obj in page:
+                for ref in _references(obj):
+                    if ref not in returned and ref not in related and ref in self._by_id:
+                        related[ref] = self._by_id[ref]
+            if related:
+                response["related_objects"] = list(related.values())
+        if next_position is not None:
+            response["cursor"] = self._codec.encode(query_fingerprint, CursorState(next_position, None))
+        if self.latest_time is not None:
+            response["latest_time"] = self.latest_time
+        return response

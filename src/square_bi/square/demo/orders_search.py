@@ -1,0 +1,295 @@
+"""``POST /v2/orders/search`` semantics, independent of HTTP.
+
+What Square does and the demo mimics:
+
+* ``location_ids`` is required, 1 to 10 ids of the seller's locations;
+* ``limit`` defaults to 500, at most 1000; fewer results than ``limit`` may come back;
+* ``query.sort`` defaults to ``CREATED_AT`` / ``DESC`` (``sort_order`` alone defaults to DESC);
+* ``query.filter.date_time_filter`` holds one time range (``created_at``, ``updated_at`` or
+  ``closed_at``), both ends inclusive, and its field must equal the sort field, otherwise 400;
+  sorting by ``CLOSED_AT`` while asking for ``OPEN`` or ``DRAFT`` orders is also a 400;
+* an omitted ``end_at`` means "the time of the first request of this cursor chain": the demo
+  pins it in the cursor, so results appearing later are not picked up by later pages;
+* filters are ANDed (states, sources, time range, locations);
+* the response is ``{"orders": [...], "cursor": "..."}``, with ``order_entries`` instead of
+  ``orders`` when ``return_entries`` is true, no ``cursor`` on the last page and ``{}`` when
+  nothing matches.
+
+Orders are indexed once per sort field (sorted timestamps as integer microseconds plus id as
+the tie-breaker), so a page costs a ``bisect`` and a walk over at most the pages it returns;
+each order's JSON is serialised once.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from typing import Any
+
+from .cursors import CursorCodec, CursorState, fingerprint
+from .timefmt import parse_rfc3339_us
+from .wire import Body, bad_request
+
+JSONObject = dict[str, Any]
+
+SORT_FIELDS = {"CREATED_AT": "created_at", "UPDATED_AT": "updated_at", "CLOSED_AT": "closed_at"}
+SORT_ORDERS = ("DESC", "ASC")
+ORDER_STATES = ("OPEN", "COMPLETED", "CANCELED", "DRAFT")
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 1000
+MAX_LOCATION_IDS = 10
+
+
+@dataclass(frozen=True)
+class OrdersQuery:
+    """A validated, normalized ``SearchOrdersRequest`` minus paging."""
+
+    location_ids: tuple[str, ...]
+    states: tuple[str, ...] | None
+    source_names: tuple[str, ...] | None
+    sort_field: str
+    sort_order: str
+    start_us: int | None
+    end_us: int | None
+
+    def fingerprint(self) -> str:
+        return fingerprint(
+            {
+                "locations": self.location_ids,
+                "states": self.states,
+                "sources": self.source_names,
+                "sort": [self.sort_field, self.sort_order],
+                "range": [self.start_us, self.end_us],
+            }
+        )
+
+
+@dataclass(frozen=True)
+class SearchOrdersRequest:
+    query: OrdersQuery
+    limit: int
+    cursor: str | None
+    return_entries: bool
+
+
+def _time_range(body: Body, key: str) -> tuple[int | None, int | None] | None:
+    """The ``(start, end)`` bounds of ``body[key]`` in epoch microseconds; ``None`` if unset."""
+    time_range = body.obj(key)
+    if time_range is None:
+        return None
+    time_range.reject_unknown(("start_at", "end_at"))
+    bounds: list[int | None] = []
+    for end in ("start_at", "end_at"):
+        text = time_range.string(end)
+        if text is None:
+            bounds.append(None)
+            continue
+        try:
+            bounds.append(parse_rfc3339_us(text))
+        except ValueError:
+            raise bad_request(
+                "INVALID_TIME",
+                f"`{time_range.field(end)}` must be an RFC 3339 timestamp.",
+                time_range.field(end),
+            ) from None
+    start, end_us = bounds
+    if start is not None and end_us is not None and start > end_us:
+        raise bad_request("INVALID_TIME_RANGE", "`start_at` must not be after `end_at`.", time_range.path)
+    return start, end_us
+
+
+def parse_search_orders(body: Body, known_location_ids: set[str]) -> SearchOrdersRequest:
+    """Validate a ``SearchOrdersRequest`` body the way Square does; raises ``SquareRequestError``."""
+    body.reject_unknown(("location_ids", "cursor", "query", "limit", "return_entries"))
+
+    location_ids = body.strings("location_ids")
+    if location_ids is None:
+        raise bad_request("MISSING_REQUIRED_PARAMETER", "Missing required parameter `location_ids`.", "location_ids")
+    if not location_ids:
+        raise bad_request("ARRAY_EMPTY", "`location_ids` must contain at least one location id.", "location_ids")
+    if len(location_ids) > MAX_LOCATION_IDS:
+        raise bad_request(
+            "ARRAY_LENGTH_TOO_LONG",
+            f"`location_ids` may contain at most {MAX_LOCATION_IDS} ids; got {len(location_ids)}.",
+            "location_ids",
+        )
+    for location_id in location_ids:
+        if location_id not in known_location_ids:
+            raise bad_request(
+                "INVALID_VALUE", f"Location `{location_id}` does not belong to this merchant.", "location_ids"
+            )
+
+    limit = body.integer("limit")
+    if limit is None:
+        limit = DEFAULT_LIMIT
+    elif limit < 1:
+        raise bad_request("VALUE_TOO_LOW", "`limit` must be at least 1.", "limit")
+    elif limit > MAX_LIMIT:
+        raise bad_request("VALUE_TOO_HIGH", f"`limit` must be at most {MAX_LIMIT}.", "limit")
+
+    states: list[str] | None = None
+    source_names: list[str] | None = None
+    time_field: str | None = None
+    start_us: int | None = None
+    end_us: int | None = None
+    sort_field, sort_order = "CREATED_AT", "DESC"
+
+    query = body.obj("query")
+    if query is not None:
+        query.reject_unknown(("filter", "sort"))
+        filters = query.obj("filter")
+        if filters is not None:
+            filters.reject_unknown(
+                ("state_filter", "date_time_filter", "source_filter"),
+                unsupported=("fulfillment_filter", "customer_filter"),
+            )
+            state_filter = filters.obj("state_filter")
+            if state_filter is not None:
+                state_filter.reject_unknown(("states",))
+                states = state_filter.enums("states", ORDER_STATES)
+                if states is None:
+                    raise bad_request(
+                        "MISSING_REQUIRED_PARAMETER",
+                        "Missing required parameter `states`.",
+                        state_filter.field("states"),
+                    )
+            source_filter = filters.obj("source_filter")
+            if source_filter is not None:
+                source_filter.reject_unknown(("source_names",))
+                source_names = source_filter.strings("source_names")
+            date_filter = filters.obj("date_time_filter")
+            if date_filter is not None:
+                date_filter.reject_unknown(("created_at", "updated_at", "closed_at"))
+                ranges = {
+                    key: bounds
+                    for key in ("created_at", "updated_at", "closed_at")
+                    if (bounds := _time_range(date_filter, key)) is not None
+                }
+                if len(ranges) > 1:
+                    raise bad_request(
+                        "BAD_REQUEST",
+                        "A date_time_filter may filter on only one of created_at, updated_at and closed_at.",
+                        date_filter.path,
+                    )
+                for key, (start, end) in ranges.items():
+                    time_field, start_us, end_us = key, start, end
+        sort = query.obj("sort")
+        if sort is not None:
+            sort.reject_unknown(("sort_field", "sort_order"))
+            field = sort.enum("sort_field", SORT_FIELDS)
+            if field is None:
+                raise bad_request(
+                    "MISSING_REQUIRED_PARAMETER",
+                    "Missing required parameter `sort_field`.",
+                    sort.field("sort_field"),
+                )
+            sort_field = field
+            sort_order = sort.enum("sort_order", SORT_ORDERS) or "DESC"
+
+    if time_field is not None and SORT_FIELDS[sort_field] != time_field:
+        raise bad_request(
+            "BAD_REQUEST",
+            f"When filtering by `{time_field}`, `query.sort.sort_field` must be "
+            f"`{time_field.upper()}` (it is `{sort_field}`).",
+            "query.sort.sort_field",
+        )
+    if sort_field == "CLOSED_AT" and states is not None and {"OPEN", "DRAFT"} & set(states):
+        raise bad_request(
+            "BAD_REQUEST",
+            "Orders in state OPEN or DRAFT have no closed_at and cannot be sorted by CLOSED_AT.",
+            "query.sort.sort_field",
+        )
+
+    return SearchOrdersRequest(
+        query=OrdersQuery(
+            location_ids=tuple(sorted(set(location_ids))),
+            states=None if states is None else tuple(sorted(set(states))),
+            source_names=None if source_names is None else tuple(sorted(set(source_names))),
+            sort_field=sort_field,
+            sort_order=sort_order,
+            start_us=start_us,
+            end_us=end_us,
+        ),
+        limit=limit,
+        cursor=body.string("cursor"),
+        return_entries=bool(body.boolean("return_entries")),
+    )
+
+
+class OrdersIndex:
+    """The demo's orders, pre-serialised and sorted by each sortable timestamp."""
+
+    def __init__(self, orders: list[JSONObject], codec: CursorCodec) -> None:
+        self._codec = codec
+        self._json = [json.dumps(order, separators=(",", ":")).encode() for order in orders]
+        self._entries = [
+            json.dumps(
+                {"order_id": o["id"], "version": o["version"], "location_id": o["location_id"]},
+                separators=(",", ":"),
+            ).encode()
+            for o in orders
+        ]
+        self._location = [o["location_id"] for o in orders]
+        self._state = [o.get("state") for o in orders]
+        self._source = [(o.get("source") or {}).get("name") for o in orders]
+        self._keys: dict[str, list[int]] = {}
+        self._rows: dict[str, list[int]] = {}
+        for sort_field, attribute in SORT_FIELDS.items():
+            stamped = sorted(
+                (parse_rfc3339_us(o[attribute]), o["id"], row) for row, o in enumerate(orders) if o.get(attribute)
+            )
+            self._keys[sort_field] = [key for key, _, _ in stamped]
+            self._rows[sort_field] = [row for _, _, row in stamped]
+
+    def search(self, request: SearchOrdersRequest, now_us: int) -> bytes:
+        """Answer one page; returns the response body (JSON bytes)."""
+        query = request.query
+        query_fingerprint = query.fingerprint()
+        if request.cursor is not None:
+            state = self._codec.decode(request.cursor, query_fingerprint)
+            pinned, position = state.pinned_end_us, state.position
+        else:
+            pinned = now_us if query.end_us is None else None
+            position = None
+        end_us = query.end_us if query.end_us is not None else pinned
+
+        keys = self._keys[query.sort_field]
+        rows = self._rows[query.sort_field]
+        low = 0 if query.start_us is None else bisect_left(keys, query.start_us)
+        high = len(keys) if end_us is None else bisect_right(keys, end_us)
+        ascending = query.sort_order == "ASC"
+        if ascending:
+            start = low if position is None else max(low, position)
+            candidates = range(start, high)
+        else:
+            start = high - 1 if position is None else min(high - 1, position)
+            candidates = range(start, low - 1, -1)
+
+        locations = set(query.location_ids)
+        states = None if query.states is None else set(query.states)
+        sources = None if query.source_names is None else set(query.source_names)
+        page: list[int] = []
+        next_position: int | None = None
+        for index in candidates:
+            row = rows[index]
+            if self._location[row] not in locations:
+                continue
+            if states is not None and self._state[row] not in states:
+                continue
+            if sources is not None and self._source[row] not in sources:
+                continue
+            if len(page) == request.limit:
+                next_position = index
+                break
+            page.append(row)
+
+        if not page:
+            return b"{}"
+        chunks = self._entries if request.return_entries else self._json
+        key = b"order_entries" if request.return_entries else b"orders"
+        body = b'{"' + key + b'":[' + b",".join(chunks[row] for row in page) + b"]"
+        if next_position is not None:
+            cursor = self._codec.encode(query_fingerprint, CursorState(next_position, pinned))
+            body += b',"cursor":"' + cursor.encode() + b'"'
+        return body + b"}"
