@@ -1,0 +1,69 @@
+"""Small builders of sqlglot trees from layer objects; names go in as identifiers, never as text."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from square_bi.semantic.errors import UnsupportedQueryError
+from square_bi.semantic.model import AggregationType, Measure, SemanticModel, TimeGrain, Unit
+from square_bi.semantic.money import to_minor_units
+
+__all__ = ["aggregate", "qualify", "table", "truncate_to_grain"]
+
+
+def table(model: SemanticModel, alias: str) -> exp.Table:
+    """``<schema>.<table> AS <alias>``."""
+    return exp.Table(
+        this=exp.to_identifier(model.table),
+        db=exp.to_identifier(model.schema),
+        alias=exp.TableAlias(this=exp.to_identifier(alias)),
+    )
+
+
+def qualify(expression: exp.Expr, alias: str) -> exp.Expr:
+    """A copy of a YAML ``expr`` tree with every unqualified column read from ``alias``."""
+    tree = expression.copy()
+    for column in tree.find_all(exp.Column):
+        if not column.table:
+            column.set("table", exp.to_identifier(alias))
+    return tree
+
+
+def truncate_to_grain(expression: exp.Expr, grain: TimeGrain | None, declared: TimeGrain | None) -> exp.Expr:
+    """``CAST(DATE_TRUNC('<GRAIN>', x) AS DATE)``; ``x`` itself at its declared grain.
+
+    DuckDB's (and sqlglot's default) week starts on Monday, as ISO 8601 and ``dim_date`` do.
+    """
+    if grain is None or grain == declared:
+        return expression
+    truncated = exp.DateTrunc(this=expression, unit=exp.var(grain.value.upper()))
+    return exp.cast(truncated, exp.DataType.Type.DATE)
+
+
+def aggregate(measure: Measure, alias: str) -> exp.Expr:
+    """The measure's aggregate over ``alias``; money as whole minor units (``DECIMAL(38, 0)``).
+
+    Money is scaled to major units per row, by the row's currency, after the query ran
+    (:mod:`square_bi.semantic.money`).
+    """
+    value = qualify(measure.expr, alias)
+    agg = measure.agg
+    result: exp.Expr
+    if agg is AggregationType.SUM:
+        result = exp.Sum(this=value)
+    elif agg is AggregationType.COUNT:
+        result = exp.Count(this=value)
+    elif agg is AggregationType.COUNT_DISTINCT:
+        result = exp.Count(this=exp.Distinct(expressions=[value]))
+    elif agg is AggregationType.MIN:
+        result = exp.Min(this=value)
+    elif agg is AggregationType.MAX:
+        result = exp.Max(this=value)
+    elif agg is AggregationType.AVERAGE:
+        result = exp.Avg(this=value)
+    elif agg is AggregationType.SUM_BOOLEAN:
+        as_int = exp.Case(ifs=[exp.If(this=value, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+        result = exp.Sum(this=as_int)
+    else:
+        raise UnsupportedQueryError(f"Aggregation {agg.value!r} of measure {measure.name!r} is not supported yet.")
+    return to_minor_units(result) if measure.unit is Unit.MONEY else result
