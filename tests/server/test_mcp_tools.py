@@ -37,9 +37,23 @@ async def test_gross_sales_per_location_equal_the_sum_of_the_merchants_raw_order
     assert data is not None
     name_col = data["columns"].index("location__name")
     value_col = data["columns"].index("gross_sales")
+    currency_col = data["columns"].index("currency")
     answered = {row[name_col]: Decimal(row[value_col]) for row in data["rows"]}
     assert answered == expected_gross_sales_by_location(raw_shop)
+    currency_of = {loc["name"]: loc["currency"] for loc in raw_shop.locations}
+    assert {row[name_col]: row[currency_col] for row in data["rows"]} == currency_of
+    assert data["currencies"] == sorted(set(currency_of.values()))
     assert data["limit_hit"] is False
+
+
+async def test_money_summed_across_currencies_is_refused_with_a_way_to_split_it(shop_db: Path) -> None:
+    async with Client(build_server(shop_db)) as client:
+        result = await client.call_tool(
+            "query_metrics", {"metrics": ["gross_sales"], "group_by": ["metric_time__week"]}
+        )
+    assert result.is_error
+    text = " ".join(getattr(block, "text", "") for block in result.content)
+    assert "different currencies" in text and "location__name" in text
 
 
 async def test_order_count_by_week_adds_up_to_the_completed_orders_with_a_sales_line(

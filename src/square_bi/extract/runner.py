@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-
 from square import AsyncSquare
+
 from square_bi.errors import CursorExpiredError, FatalSourceError, RetriableSourceError, SourceError
 from square_bi.extract.sink import Sink
 from square_bi.extract.state import DeadRecord, Page, PartitionState, StreamStats

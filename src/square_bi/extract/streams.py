@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
-
 from square import AsyncSquare
+
 from square_bi.extract import records
 from square_bi.square.client import NO_SDK_RETRIES, request_json, to_json
 

@@ -103,6 +103,7 @@ def _describe(result: QueryMetricsResult) -> str:
     notes = [
         f"{result.row_count} row(s); time dimension: {result.time_dimension}.",
     ]
+    notes.extend(result.notes)
     if result.currencies:
         notes.append("Money in " + ", ".join(result.currencies) + " (major units).")
     if result.limit_hit:

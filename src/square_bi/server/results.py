@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -44,22 +42,17 @@ class QueryMetricsResult(BaseModel):
     time_dimension: str = Field(
         description="The date every metric is attributed to: the order's close date in the location's time zone."
     )
-    currencies: list[str] = Field(default_factory=list, description="Currencies of the money values.")
+    currencies: list[str] = Field(
+        default_factory=list,
+        description="Currencies of the money values; with several, each row names its own in column 'currency'.",
+    )
+    notes: list[str] = Field(default_factory=list, description="What the numbers mean: time, grain, currencies.")
     data_freshness: str | None = Field(default=None, description="When the warehouse was last synced (UTC).")
-
-
-def jsonable(value: Any) -> Any:
-    """Exact JSON values: Decimal as a decimal string, dates as ISO 8601."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 def markdown_table(columns: list[str], rows: list[list[Any]], *, max_rows: int = 50) -> str:
     def cell(value: Any) -> str:
-        return "" if value is None else str(jsonable(value)).replace("|", "\\|")
+        return "" if value is None else str(value).replace("|", "\\|")
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows[:max_rows]]

@@ -6,16 +6,18 @@ processes can answer from one database.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from square_bi.errors import SemanticError
-from square_bi.semantic import MetricQuery, SemanticLayer, run_query
-from square_bi.server.results import MetricColumn, MetricList, MetricSummary, QueryMetricsResult, jsonable
+from square_bi.semantic import MetricQuery, QueryResult, SemanticLayer, run_query
+from square_bi.server.results import MetricColumn, MetricList, MetricSummary, QueryMetricsResult
 from square_bi.warehouse.database import connect
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
+CURRENCY_COLUMN = "currency"
 TIME_DIMENSION = "metric_time (business date: the order's closed_at in the location's local time zone)"
 
 
@@ -31,7 +33,7 @@ def list_metrics(layer: SemanticLayer, search: str | None = None) -> MetricList:
                 name=metric.name,
                 label=metric.label,
                 description=metric.description.strip().splitlines()[0] if metric.description else "",
-                type=metric.type,
+                type=str(metric.type.value),
                 unit=metric.unit,
             )
         )
@@ -55,11 +57,10 @@ def query_metrics(
     con = connect(db, read_only=True)
     try:
         result = run_query(con, layer, query)
-        currencies = _currencies(con)
         freshness = _freshness(con)
     finally:
         con.close()
-    rows = [[jsonable(v) for v in row] for row in result.rows]
+    rows: list[list[Any]] = result.to_jsonable()["rows"]
     limit_hit = len(rows) > effective_limit
     rows = rows[:effective_limit]
     return QueryMetricsResult(
@@ -73,21 +74,19 @@ def query_metrics(
         ],
         group_by=list(query.group_by),
         time_dimension=TIME_DIMENSION,
-        currencies=currencies,
+        currencies=_currencies(result),
+        notes=list(result.notes),
         data_freshness=freshness,
     )
 
 
-def _currencies(con: duckdb.DuckDBPyConnection) -> list[str]:
-    try:
-        return [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT currency FROM dim_location WHERE currency IS NOT NULL ORDER BY 1"
-            ).fetchall()
-        ]
-    except duckdb.Error:
-        return []
+def _currencies(result: QueryResult) -> list[str]:
+    """The currencies of the answer's money: one per metric, or the per-row currency column."""
+    found = {m.currency for m in result.metrics if m.currency}
+    for index, column in enumerate(result.columns):
+        if column == CURRENCY_COLUMN or column.endswith("__" + CURRENCY_COLUMN):
+            found.update(str(row[index]) for row in result.rows if row[index] is not None)
+    return sorted(found)
 
 
 def _freshness(con: duckdb.DuckDBPyConnection) -> str | None:

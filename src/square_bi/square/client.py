@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
+from square import AsyncSquare
 from square.core.api_error import ApiError
 from square.core.request_options import RequestOptions
 
-from square import AsyncSquare
 from square_bi.errors import CursorExpiredError, FatalSourceError, RetriableSourceError, SourceError
 
 T = TypeVar("T")
