@@ -1,0 +1,93 @@
+"""Sync throughput on the demo merchant, as ratios measured in one run.
+
+    uv run python bench/bench_sync.py [--days 90] [--orders-per-day 200]
+
+Prints:
+- parse cost per order: the SDK's typed response models vs our pydantic boundary models (why the
+  bulk streams read Square's JSON through the SDK's HTTP layer instead of its typed methods);
+- a full sync (HTTP + validation + Arrow upserts + star schema) in line items/s, against
+  DuckDB-native JSON normalisation of the very same pages (the CPU floor for getting these rows
+  into tables), as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from square.core.unchecked_base_model import construct_type
+from square.types.search_orders_response import SearchOrdersResponse
+
+from square_bi.config import Settings
+from square_bi.extract.records import Order
+from square_bi.square.demo import DemoConfig, DemoServer, generate
+from square_bi.warehouse.sync import sync_warehouse
+
+TOKEN = "bench-token"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--orders-per-day", type=int, default=200)
+    args = parser.parse_args()
+
+    data = generate(
+        DemoConfig(days=args.days, orders_per_day=args.orders_per_day, anchor=datetime(2026, 11, 2, tzinfo=UTC))
+    )
+    orders = data.orders
+    lines = sum(len(o.get("line_items", [])) for o in orders)
+    print(f"demo: {len(orders):,} orders, {lines:,} line items")
+
+    sample = orders[:500]
+    page = json.loads(json.dumps({"orders": sample}))
+    started = time.perf_counter()
+    construct_type(type_=SearchOrdersResponse, object_=page)
+    sdk_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for order in page["orders"]:
+        Order.model_validate(order)
+    ours_s = time.perf_counter() - started
+    print(
+        f"parse 500 orders: SDK typed models {sdk_s * 1000:.0f} ms, our pydantic models {ours_s * 1000:.1f} ms "
+        f"-> SDK / ours = {sdk_s / ours_s:.0f}x"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp, DemoServer(data, access_token=TOKEN) as server:
+        db = Path(tmp) / "bench.duckdb"
+        settings = Settings(SQUARE_ACCESS_TOKEN=TOKEN, SQUARE_BASE_URL=server.base_url)
+        started = time.perf_counter()
+        result = asyncio.run(sync_warehouse(settings, db, full_refresh=True))
+        sync_s = time.perf_counter() - started
+        assert result.report.ok, result.report.failed
+
+        pages = Path(tmp) / "pages.json"
+        pages.write_text(json.dumps(orders))
+        con = duckdb.connect()
+        started = time.perf_counter()
+        con.execute(
+            "CREATE TABLE o AS SELECT id, location_id, state, version, updated_at, closed_at, "
+            "total_money.amount AS total FROM read_json_auto(?, maximum_object_size = 100000000)",
+            [str(pages)],
+        )
+        con.execute(
+            "CREATE TABLE li AS SELECT o.id AS order_id, li.uid, li.catalog_object_id, "
+            "CAST(li.quantity AS DECIMAL(18,5)) AS quantity, li.gross_sales_money.amount AS gross "
+            "FROM (SELECT id, unnest(line_items) AS li FROM read_json_auto(?, maximum_object_size = 100000000)) o",
+            [str(pages)],
+        )
+        native_s = time.perf_counter() - started
+
+    print(f"full sync (HTTP + validate + upsert + star): {sync_s:.2f} s = {lines / sync_s:,.0f} line items/s")
+    print(f"DuckDB-native JSON normalisation of the same orders: {native_s:.2f} s = {lines / native_s:,.0f} line items/s")
+    print(f"ratio sync / native = {sync_s / native_s:.1f}x (issue 4 target: within 3x)")
+
+
+if __name__ == "__main__":
+    main()
