@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -129,3 +130,13 @@ def test_sync_run_statistics_are_recorded_per_stream(shop_db: Path) -> None:
         runs = con.execute("SELECT stream, status, rows, pages FROM sync_runs ORDER BY stream").fetchall()
     assert [r[0] for r in runs] == ["catalog", "locations", "orders"]
     assert all(status == "succeeded" and rows > 0 and pages >= 1 for _, status, rows, pages in runs)
+
+
+def test_staged_orders_keep_squares_json_whole_including_fields_we_do_not_model(
+    shop_db: Path, raw_shop: RawMerchant
+) -> None:
+    with duckdb.connect(str(shop_db), read_only=True) as con:
+        stored = {
+            order_id: json.loads(raw) for order_id, raw in con.execute("SELECT id, raw FROM stg_orders").fetchall()
+        }
+    assert stored == {order["id"]: order for order in raw_shop.orders}

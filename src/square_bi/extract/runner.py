@@ -165,7 +165,7 @@ class Extractor:
                     log.warning("%s[%s]: cursor refused; restarting from the watermark", stream.name, partition)
                     cursor, window_start, window_end = self._start_window(stream, replace(state, cursor=None), run_end)
                     continue
-                valid, dead = self._validate(stream, raw.objects)
+                valid, valid_raw, dead = self._validate(stream, raw.objects)
                 stats.pages += 1
                 stats.rows += len(valid)
                 stats.dead_letters += len(dead)
@@ -196,7 +196,7 @@ class Extractor:
                 if pending is not None:
                     await pending
                 pending = asyncio.create_task(
-                    self.sink.commit(Page(stream.name, partition, list(valid), dead, new_state))
+                    self.sink.commit(Page(stream.name, partition, valid, valid_raw, dead, new_state))
                 )
                 state = new_state
                 if raw.cursor is None:
@@ -241,17 +241,22 @@ class Extractor:
             return max(candidates) if candidates else None
         return window_end or _now()
 
-    def _validate(self, stream: Stream, objects: list[dict[str, Any]]) -> tuple[list[BaseModel], list[DeadRecord]]:
+    def _validate(
+        self, stream: Stream, objects: list[dict[str, Any]]
+    ) -> tuple[list[BaseModel], list[dict[str, Any]], list[DeadRecord]]:
+        """(valid records, their JSON, dead letters) of one page."""
         valid: list[BaseModel] = []
+        valid_raw: list[dict[str, Any]] = []
         dead: list[DeadRecord] = []
         for obj in objects:
             try:
                 valid.append(stream.record.model_validate(obj))
+                valid_raw.append(obj)
             except ValidationError as exc:
                 record_id = str(obj.get(stream.primary_key, "")) if isinstance(obj, dict) else ""
                 errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
                 dead.append(DeadRecord(record_id or f"unknown-{uuid.uuid4().hex[:8]}", errors, obj))
-        return valid, dead
+        return valid, valid_raw, dead
 
     async def _fetch(self, stream: Stream, request: PageRequest, stats: StreamStats) -> RawPage:
         """One page, with exponential backoff and jitter on retriable failures."""

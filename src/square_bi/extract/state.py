@@ -41,6 +41,10 @@ class Page:
     stream: str
     partition: str
     records: list[BaseModel]
+    """The page's valid records, validated by the stream's pydantic model."""
+    raw: list[dict[str, Any]]
+    """Square's JSON for each record, in the same order: kept whole (unknown fields too) so later
+    models can read what the typed columns do not carry."""
     dead: list[DeadRecord]
     state: PartitionState
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from pydantic import BaseModel
 
 from square_bi.extract import records as r
 from square_bi.warehouse import staging
@@ -37,11 +36,11 @@ def _amount(money: r.Money | None) -> int | None:
     return None if money is None else money.amount
 
 
-def _raw(record: BaseModel) -> str:
-    return json.dumps(record.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
+def _raw(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"))
 
 
-def location_rows(locations: Sequence[r.Location], synced_at: datetime) -> pa.Table:
+def location_rows(locations: Sequence[r.Location], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
     return _table(
         staging.LOCATIONS,
         [
@@ -55,15 +54,15 @@ def location_rows(locations: Sequence[r.Location], synced_at: datetime) -> pa.Ta
                 "country": loc.country,
                 "city": loc.address.locality if loc.address else None,
                 "created_at": loc.created_at,
-                "raw": _raw(loc),
+                "raw": _raw(obj),
                 "_synced_at": synced_at,
             }
-            for loc in locations
+            for loc, obj in zip(locations, raw, strict=True)
         ],
     )
 
 
-def _catalog_row(obj: r.CatalogObject, synced_at: datetime) -> dict[str, Any]:
+def _catalog_row(obj: r.CatalogObject, raw: dict[str, Any], synced_at: datetime) -> dict[str, Any]:
     name = item_id = category_id = currency = None
     price: int | None = None
     if obj.item_data is not None:
@@ -89,20 +88,22 @@ def _catalog_row(obj: r.CatalogObject, synced_at: datetime) -> dict[str, Any]:
         "category_id": category_id,
         "price_amount": price,
         "price_currency": currency,
-        "raw": _raw(obj),
+        "raw": _raw(raw),
         "_synced_at": synced_at,
     }
 
 
-def catalog_rows(objects: Sequence[r.CatalogObject], synced_at: datetime) -> pa.Table:
-    return _table(staging.CATALOG_OBJECTS, [_catalog_row(o, synced_at) for o in objects])
+def catalog_rows(objects: Sequence[r.CatalogObject], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
+    return _table(staging.CATALOG_OBJECTS, [_catalog_row(o, j, synced_at) for o, j in zip(objects, raw, strict=True)])
 
 
-def order_rows(orders: Sequence[r.Order], synced_at: datetime) -> tuple[pa.Table, pa.Table]:
+def order_rows(
+    orders: Sequence[r.Order], raw: Sequence[dict[str, Any]], synced_at: datetime
+) -> tuple[pa.Table, pa.Table]:
     """(orders, line items) for one page."""
     order_dicts: list[dict[str, Any]] = []
     line_dicts: list[dict[str, Any]] = []
-    for order in orders:
+    for order, order_json in zip(orders, raw, strict=True):
         currency = order.total_money.currency if order.total_money else None
         order_dicts.append(
             {
@@ -121,7 +122,7 @@ def order_rows(orders: Sequence[r.Order], synced_at: datetime) -> tuple[pa.Table
                 "total_discount_amount": _amount(order.total_discount_money),
                 "total_tip_amount": _amount(order.total_tip_money),
                 "total_service_charge_amount": _amount(order.total_service_charge_money),
-                "raw": _raw(order),
+                "raw": _raw(order_json),
                 "_synced_at": synced_at,
             }
         )

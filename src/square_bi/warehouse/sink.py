@@ -20,16 +20,23 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def write_records(con: duckdb.DuckDBPyConnection, stream: str, records: list[Any], synced_at: datetime) -> int:
-    """Upsert one stream's validated records (inside the caller's transaction)."""
+def write_records(
+    con: duckdb.DuckDBPyConnection,
+    stream: str,
+    records: list[Any],
+    raw: list[dict[str, Any]],
+    synced_at: datetime,
+) -> int:
+    """Upsert one stream's validated records and their JSON (inside the caller's transaction)."""
     if not records:
         return 0
     if stream == "locations":
-        return upsert(con, staging.LOCATIONS, rows.location_rows(cast(list[r.Location], records), synced_at))
+        return upsert(con, staging.LOCATIONS, rows.location_rows(cast(list[r.Location], records), raw, synced_at))
     if stream == "catalog":
-        return upsert(con, staging.CATALOG_OBJECTS, rows.catalog_rows(cast(list[r.CatalogObject], records), synced_at))
+        catalog = rows.catalog_rows(cast(list[r.CatalogObject], records), raw, synced_at)
+        return upsert(con, staging.CATALOG_OBJECTS, catalog)
     if stream == "orders":
-        orders, lines = rows.order_rows(cast(list[r.Order], records), synced_at)
+        orders, lines = rows.order_rows(cast(list[r.Order], records), raw, synced_at)
         return upsert(con, staging.ORDERS, orders, children=((staging.ORDER_LINE_ITEMS, lines),))
     raise ValueError(f"No staging table for stream {stream!r}")
 
@@ -75,7 +82,7 @@ class DuckDBSink:
         def write(con: duckdb.DuckDBPyConnection) -> None:
             now = _now()
             with transaction(con):
-                write_records(con, page.stream, page.records, now)
+                write_records(con, page.stream, page.records, page.raw, now)
                 for dead in page.dead:
                     con.execute(
                         "INSERT INTO dead_letters (stream, record_id, error, raw_json, first_seen_at, last_seen_at) "
