@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     """How far before the orders watermark each incremental sync starts again. Square's offline
     POS orders can arrive up to 72 hours late, so the default covers them."""
 
-    orders_page_size: int = Field(default=500, ge=1, le=1000)
+    orders_page_size: int = Field(default=500, ge=1, le=1000, validation_alias="SQUARE_BI_ORDERS_PAGE_SIZE")
     """Orders per search page (Square allows 1 to 1000)."""
 
     request_timeout_s: float = Field(default=30.0, gt=0, validation_alias="SQUARE_BI_REQUEST_TIMEOUT_S")
