@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from square import AsyncSquare
 
 from square_bi.errors import CursorExpiredError, FatalSourceError, RetriableSourceError, SourceError
+from square_bi.extract.ratelimit import AdaptiveRateLimiter
 from square_bi.extract.sink import Sink
 from square_bi.extract.state import DeadRecord, Page, PartitionState, StreamStats
 from square_bi.extract.streams import (
@@ -85,6 +86,7 @@ class Extractor:
         self.options = options or SyncOptions()
         self.clock = clock
         self._slots = asyncio.Semaphore(self.options.max_concurrency)
+        self.limiter = AdaptiveRateLimiter()
 
     async def run(self) -> SyncReport:
         """One sync of every selected stream. Never raises for a stream's failure: the report has it."""
@@ -267,9 +269,14 @@ class Extractor:
             stats.requests += 1
             try:
                 async with self._slots:
-                    return await stream.fetch(self.client, request)
+                    await self.limiter.acquire()
+                    page = await stream.fetch(self.client, request)
+                self.limiter.on_success()
+                return page
             except Exception as exc:
                 error = translate_error(exc, endpoint=stream.endpoint, base_url=self.base_url)
+                if isinstance(error, RetriableSourceError) and error.rate_limited:
+                    self.limiter.on_rate_limited(error.retry_after_s)
                 if not isinstance(error, RetriableSourceError) or attempt >= opts.max_attempts:
                     if isinstance(error, RetriableSourceError):
                         raise SourceError(f"{error} Gave up after {attempt} attempts.") from exc

@@ -49,6 +49,10 @@ class SyncRun(SQLModel, table=True):
     rows: int = 0
     requests: int = 0
     retries: int = 0
+    rate_limited: int = 0
+    dead_letters: int = 0
+    cursor_restarts: int = 0
+    seconds: float = 0.0
     error: str | None = Field(default=None, sa_column=Column(Text))
 
 

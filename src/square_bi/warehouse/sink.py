@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -95,23 +94,25 @@ class DuckDBSink:
         await self.warehouse.arun(write)
 
     async def record_run(self, run_id: str, started_at: datetime, stats: StreamStats) -> None:
-        values = asdict(stats)
-
         def write(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(
-                "INSERT OR REPLACE INTO sync_runs "
-                "(run_id, stream, started_at, finished_at, status, pages, rows, requests, retries, error) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO sync_runs (run_id, stream, started_at, finished_at, status, pages, rows, "
+                "requests, retries, rate_limited, dead_letters, cursor_restarts, seconds, error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     run_id,
                     stats.stream,
                     started_at,
                     _now(),
                     "failed" if stats.error else "succeeded",
-                    values["pages"],
-                    values["rows"],
-                    values["requests"],
-                    values["retries"],
+                    stats.pages,
+                    stats.rows,
+                    stats.requests,
+                    stats.retries,
+                    stats.rate_limited,
+                    stats.dead_letters,
+                    stats.cursor_restarts,
+                    round(stats.seconds, 3),
                     stats.error,
                 ],
             )
