@@ -53,6 +53,31 @@ class OrderSource(SquareModel):
     name: str | None = None
 
 
+class AppliedMoney(SquareModel):
+    """An applied tax or discount on a line: which order-level tax/discount, and how much."""
+
+    uid: str | None = None
+    tax_uid: str | None = None
+    discount_uid: str | None = None
+    applied_money: Money | None = None
+
+
+class LineModifier(SquareModel):
+    uid: str | None = None
+    name: str | None = None
+    total_price_money: Money | None = None
+
+
+class OrderTax(SquareModel):
+    """An order-level tax (``taxes[]``) or a return's tax (``return_taxes[]``)."""
+
+    uid: str
+    type: str | None = None
+    """``ADDITIVE`` or ``INCLUSIVE``."""
+    name: str | None = None
+    percentage: str | None = None
+
+
 class OrderLineItem(SquareModel):
     uid: str
     quantity: Decimal
@@ -67,6 +92,53 @@ class OrderLineItem(SquareModel):
     total_discount_money: Money | None = None
     total_tax_money: Money | None = None
     total_money: Money | None = None
+    modifiers: list[LineModifier] = []
+    applied_taxes: list[AppliedMoney] = []
+
+
+class OrderReturnLineItem(SquareModel):
+    uid: str
+    quantity: Decimal
+    source_line_item_uid: str | None = None
+    name: str | None = None
+    variation_name: str | None = None
+    catalog_object_id: str | None = None
+    item_type: str | None = None
+    base_price_money: Money | None = None
+    variation_total_price_money: Money | None = None
+    gross_return_money: Money | None = None
+    total_discount_money: Money | None = None
+    total_tax_money: Money | None = None
+    total_money: Money | None = None
+    return_modifiers: list[LineModifier] = []
+    applied_taxes: list[AppliedMoney] = []
+
+
+class OrderReturn(SquareModel):
+    uid: str | None = None
+    source_order_id: str | None = None
+    return_line_items: list[OrderReturnLineItem] = []
+    return_taxes: list[OrderTax] = []
+
+
+class CardDetails(SquareModel):
+    card: dict[str, Any] | None = None
+
+
+class Tender(SquareModel):
+    id: str
+    type: str | None = None
+    amount_money: Money | None = None
+    tip_money: Money | None = None
+    processing_fee_money: Money | None = None
+    card_details: CardDetails | None = None
+    payment_id: str | None = None
+    customer_id: str | None = None
+
+
+class OrderServiceCharge(SquareModel):
+    uid: str | None = None
+    total_money: Money | None = None
 
 
 class Order(SquareModel):
@@ -80,6 +152,10 @@ class Order(SquareModel):
     source: OrderSource | None = None
     customer_id: str | None = None
     line_items: list[OrderLineItem] = []
+    taxes: list[OrderTax] = []
+    returns: list[OrderReturn] = []
+    tenders: list[Tender] = []
+    service_charges: list[OrderServiceCharge] = []
     total_money: Money | None = None
     total_tax_money: Money | None = None
     total_discount_money: Money | None = None

@@ -97,14 +97,36 @@ def catalog_rows(objects: Sequence[r.CatalogObject], raw: Sequence[dict[str, Any
     return _table(staging.CATALOG_OBJECTS, [_catalog_row(o, j, synced_at) for o, j in zip(objects, raw, strict=True)])
 
 
+def _tax_split(applied: Sequence[r.AppliedMoney], taxes: dict[str, str | None]) -> tuple[int, int]:
+    """(additive, inclusive) tax of one line, from its applied taxes and the order's tax types."""
+    additive = inclusive = 0
+    for tax in applied:
+        amount = _amount(tax.applied_money) or 0
+        if taxes.get(tax.tax_uid or "") == "INCLUSIVE":
+            inclusive += amount
+        else:
+            additive += amount
+    return additive, inclusive
+
+
+def _modifiers_amount(modifiers: Sequence[r.LineModifier]) -> int:
+    return sum(_amount(m.total_price_money) or 0 for m in modifiers)
+
+
+def _currency(*monies: r.Money | None, default: str | None = None) -> str | None:
+    return next((m.currency for m in monies if m is not None and m.currency), default)
+
+
 def order_rows(
     orders: Sequence[r.Order], raw: Sequence[dict[str, Any]], synced_at: datetime
-) -> tuple[pa.Table, pa.Table]:
-    """(orders, line items) for one page."""
+) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
+    """(orders, line items, return line items, tenders) for one page."""
     order_dicts: list[dict[str, Any]] = []
     line_dicts: list[dict[str, Any]] = []
+    return_dicts: list[dict[str, Any]] = []
+    tender_dicts: list[dict[str, Any]] = []
     for order, order_json in zip(orders, raw, strict=True):
-        currency = order.total_money.currency if order.total_money else None
+        currency = _currency(order.total_money)
         order_dicts.append(
             {
                 "id": order.id,
@@ -126,11 +148,9 @@ def order_rows(
                 "_synced_at": synced_at,
             }
         )
+        tax_types = {tax.uid: tax.type for tax in order.taxes}
         for line in order.line_items:
-            line_currency = next(
-                (m.currency for m in (line.gross_sales_money, line.total_money, line.base_price_money) if m),
-                currency,
-            )
+            additive, inclusive = _tax_split(line.applied_taxes, tax_types)
             line_dicts.append(
                 {
                     "order_id": order.id,
@@ -141,13 +161,67 @@ def order_rows(
                     "variation_name": line.variation_name,
                     "item_type": line.item_type or "ITEM",
                     "quantity": line.quantity,
-                    "currency": line_currency,
+                    "currency": _currency(
+                        line.gross_sales_money, line.total_money, line.base_price_money, default=currency
+                    ),
                     "base_price_amount": _amount(line.base_price_money),
                     "variation_total_price_amount": _amount(line.variation_total_price_money),
                     "gross_sales_amount": _amount(line.gross_sales_money),
+                    "modifiers_amount": _modifiers_amount(line.modifiers),
                     "total_discount_amount": _amount(line.total_discount_money),
                     "total_tax_amount": _amount(line.total_tax_money),
+                    "additive_tax_amount": additive,
+                    "inclusive_tax_amount": inclusive,
                     "total_amount": _amount(line.total_money),
                 }
             )
-    return _table(staging.ORDERS, order_dicts), _table(staging.ORDER_LINE_ITEMS, line_dicts)
+        for order_return in order.returns:
+            return_tax_types = {tax.uid: tax.type for tax in order_return.return_taxes}
+            for item in order_return.return_line_items:
+                additive, inclusive = _tax_split(item.applied_taxes, return_tax_types)
+                return_dicts.append(
+                    {
+                        "order_id": order.id,
+                        "uid": item.uid,
+                        "return_uid": order_return.uid,
+                        "source_order_id": order_return.source_order_id,
+                        "source_line_item_uid": item.source_line_item_uid,
+                        "catalog_object_id": item.catalog_object_id,
+                        "name": item.name,
+                        "variation_name": item.variation_name,
+                        "item_type": item.item_type or "ITEM",
+                        "quantity": item.quantity,
+                        "currency": _currency(item.gross_return_money, item.total_money, default=currency),
+                        "base_price_amount": _amount(item.base_price_money),
+                        "variation_total_price_amount": _amount(item.variation_total_price_money),
+                        "gross_return_amount": _amount(item.gross_return_money),
+                        "modifiers_amount": _modifiers_amount(item.return_modifiers),
+                        "total_discount_amount": _amount(item.total_discount_money),
+                        "total_tax_amount": _amount(item.total_tax_money),
+                        "additive_tax_amount": additive,
+                        "inclusive_tax_amount": inclusive,
+                        "total_amount": _amount(item.total_money),
+                    }
+                )
+        for tender in order.tenders:
+            card = tender.card_details.card if tender.card_details and tender.card_details.card else {}
+            tender_dicts.append(
+                {
+                    "order_id": order.id,
+                    "tender_id": tender.id,
+                    "type": tender.type,
+                    "currency": _currency(tender.amount_money, default=currency),
+                    "amount": _amount(tender.amount_money),
+                    "tip_amount": _amount(tender.tip_money) or 0,
+                    "processing_fee_amount": _amount(tender.processing_fee_money),
+                    "card_brand": card.get("card_brand"),
+                    "payment_id": tender.payment_id,
+                    "customer_id": tender.customer_id,
+                }
+            )
+    return (
+        _table(staging.ORDERS, order_dicts),
+        _table(staging.ORDER_LINE_ITEMS, line_dicts),
+        _table(staging.ORDER_RETURN_LINE_ITEMS, return_dicts),
+        _table(staging.ORDER_TENDERS, tender_dicts),
+    )

@@ -35,8 +35,13 @@ def write_records(
         catalog = rows.catalog_rows(cast(list[r.CatalogObject], records), raw, synced_at)
         return upsert(con, staging.CATALOG_OBJECTS, catalog)
     if stream == "orders":
-        orders, lines = rows.order_rows(cast(list[r.Order], records), raw, synced_at)
-        return upsert(con, staging.ORDERS, orders, children=((staging.ORDER_LINE_ITEMS, lines),))
+        orders, lines, returns, tenders = rows.order_rows(cast(list[r.Order], records), raw, synced_at)
+        children = (
+            (staging.ORDER_LINE_ITEMS, lines),
+            (staging.ORDER_RETURN_LINE_ITEMS, returns),
+            (staging.ORDER_TENDERS, tenders),
+        )
+        return upsert(con, staging.ORDERS, orders, children=children)
     raise ValueError(f"No staging table for stream {stream!r}")
 
 

@@ -109,15 +109,71 @@ ORDER_LINE_ITEMS = StagingTable(
         ("base_price_amount", "BIGINT"),
         ("variation_total_price_amount", "BIGINT"),
         ("gross_sales_amount", "BIGINT"),
+        ("modifiers_amount", "BIGINT"),
         ("total_discount_amount", "BIGINT"),
         ("total_tax_amount", "BIGINT"),
+        ("additive_tax_amount", "BIGINT"),
+        ("inclusive_tax_amount", "BIGINT"),
         ("total_amount", "BIGINT"),
     ),
     key=("order_id", "uid"),
     parent="order_id",
 )
 
-STAGING_TABLES: tuple[StagingTable, ...] = (LOCATIONS, CATALOG_OBJECTS, ORDERS, ORDER_LINE_ITEMS)
+ORDER_RETURN_LINE_ITEMS = StagingTable(
+    "stg_order_return_line_items",
+    (
+        ("order_id", "VARCHAR NOT NULL"),
+        ("uid", "VARCHAR NOT NULL"),
+        ("return_uid", "VARCHAR"),
+        ("source_order_id", "VARCHAR"),
+        ("source_line_item_uid", "VARCHAR"),
+        ("catalog_object_id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("variation_name", "VARCHAR"),
+        ("item_type", "VARCHAR"),
+        ("quantity", "DECIMAL(18,5)"),
+        ("currency", "VARCHAR"),
+        ("base_price_amount", "BIGINT"),
+        ("variation_total_price_amount", "BIGINT"),
+        ("gross_return_amount", "BIGINT"),
+        ("modifiers_amount", "BIGINT"),
+        ("total_discount_amount", "BIGINT"),
+        ("total_tax_amount", "BIGINT"),
+        ("additive_tax_amount", "BIGINT"),
+        ("inclusive_tax_amount", "BIGINT"),
+        ("total_amount", "BIGINT"),
+    ),
+    key=("order_id", "uid"),
+    parent="order_id",
+)
+
+ORDER_TENDERS = StagingTable(
+    "stg_order_tenders",
+    (
+        ("order_id", "VARCHAR NOT NULL"),
+        ("tender_id", "VARCHAR NOT NULL"),
+        ("type", "VARCHAR"),
+        ("currency", "VARCHAR"),
+        ("amount", "BIGINT"),
+        ("tip_amount", "BIGINT"),
+        ("processing_fee_amount", "BIGINT"),
+        ("card_brand", "VARCHAR"),
+        ("payment_id", "VARCHAR"),
+        ("customer_id", "VARCHAR"),
+    ),
+    key=("order_id", "tender_id"),
+    parent="order_id",
+)
+
+STAGING_TABLES: tuple[StagingTable, ...] = (
+    LOCATIONS,
+    CATALOG_OBJECTS,
+    ORDERS,
+    ORDER_LINE_ITEMS,
+    ORDER_RETURN_LINE_ITEMS,
+    ORDER_TENDERS,
+)
 
 
 def create_staging_tables(con: duckdb.DuckDBPyConnection) -> None:

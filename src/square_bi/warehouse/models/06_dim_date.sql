@@ -1,14 +1,16 @@
--- dim_date: one row per calendar day covering every business date (and the semantic time spine).
+-- dim_date: one row per calendar day covering every business date in the facts, padded by a year
+-- on each side so period-over-period and cumulative metrics have days to look back on (and the
+-- semantic layer's time spine).
 CREATE OR REPLACE TABLE dim_date AS
 WITH bounds AS (
     SELECT
         coalesce(min(business_date), current_date) AS first_day,
         coalesce(max(business_date), current_date) AS last_day
-    FROM fct_order_line_item
+    FROM int_orders
 ),
 days AS (
     SELECT CAST(d AS DATE) AS date_day
-    FROM bounds, range(first_day - INTERVAL 366 DAY, last_day + INTERVAL 366 DAY, INTERVAL 1 DAY) AS t(d)
+    FROM bounds, range(first_day - INTERVAL 366 DAY, last_day + INTERVAL 367 DAY, INTERVAL 1 DAY) AS t(d)
 )
 SELECT
     date_day,
