@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 def _to_naive_utc(value: datetime) -> datetime:
@@ -92,8 +92,8 @@ class OrderLineItem(SquareModel):
     total_discount_money: Money | None = None
     total_tax_money: Money | None = None
     total_money: Money | None = None
-    modifiers: list[LineModifier] = []
-    applied_taxes: list[AppliedMoney] = []
+    modifiers: list[LineModifier] = Field(default_factory=list)
+    applied_taxes: list[AppliedMoney] = Field(default_factory=list)
 
 
 class OrderReturnLineItem(SquareModel):
@@ -110,15 +110,15 @@ class OrderReturnLineItem(SquareModel):
     total_discount_money: Money | None = None
     total_tax_money: Money | None = None
     total_money: Money | None = None
-    return_modifiers: list[LineModifier] = []
-    applied_taxes: list[AppliedMoney] = []
+    return_modifiers: list[LineModifier] = Field(default_factory=list)
+    applied_taxes: list[AppliedMoney] = Field(default_factory=list)
 
 
 class OrderReturn(SquareModel):
     uid: str | None = None
     source_order_id: str | None = None
-    return_line_items: list[OrderReturnLineItem] = []
-    return_taxes: list[OrderTax] = []
+    return_line_items: list[OrderReturnLineItem] = Field(default_factory=list)
+    return_taxes: list[OrderTax] = Field(default_factory=list)
 
 
 class CardDetails(SquareModel):
@@ -151,11 +151,11 @@ class Order(SquareModel):
     closed_at: UtcDatetime | None = None
     source: OrderSource | None = None
     customer_id: str | None = None
-    line_items: list[OrderLineItem] = []
-    taxes: list[OrderTax] = []
-    returns: list[OrderReturn] = []
-    tenders: list[Tender] = []
-    service_charges: list[OrderServiceCharge] = []
+    line_items: list[OrderLineItem] = Field(default_factory=list)
+    taxes: list[OrderTax] = Field(default_factory=list)
+    returns: list[OrderReturn] = Field(default_factory=list)
+    tenders: list[Tender] = Field(default_factory=list)
+    service_charges: list[OrderServiceCharge] = Field(default_factory=list)
     total_money: Money | None = None
     total_tax_money: Money | None = None
     total_discount_money: Money | None = None

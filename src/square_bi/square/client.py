@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 from square import AsyncSquare
 from square.core.api_error import ApiError
 from square.core.request_options import RequestOptions
@@ -133,8 +134,8 @@ async def request_json(
     http = client._client_wrapper.httpx_client
     response = await http.request(path, method=method, json=json, params=params, request_options=NO_SDK_RETRIES)
     try:
-        body = response.json()
-    except ValueError:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
         raise ApiError(status_code=response.status_code, headers=dict(response.headers), body=response.text) from None
     if 200 <= response.status_code < 300 and isinstance(body, dict):
         return body
