@@ -72,6 +72,48 @@ def build_parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=int, default=8765, help="port to bind (default: 8765)")
     emu.add_argument("--access-token", default=DEMO_TOKEN, help=f"bearer token to accept (default: {DEMO_TOKEN})")
     _add_demo_data_flags(emu)
+    faults = emu.add_argument_group("fault injection (all off by default; reproducible under --seed)")
+    faults.add_argument(
+        "--latency-ms", metavar="MS", type=float, default=0, help="delay every /v2 request by this many ms"
+    )
+    faults.add_argument(
+        "--latency-jitter-ms", metavar="MS", type=float, default=0, help="add a uniformly random 0..N ms to that delay"
+    )
+    faults.add_argument(
+        "--rate-limit",
+        metavar="RPS",
+        type=float,
+        default=None,
+        help="allow RPS requests per second per access token, answer 429 RATE_LIMITED beyond "
+        "(Retry-After on about half of them)",
+    )
+    faults.add_argument(
+        "--error-rate", metavar="RATE", type=float, default=0, help="share (0-1) of /v2 requests answered 500 or 503"
+    )
+    faults.add_argument(
+        "--drop-rate",
+        metavar="RATE",
+        type=float,
+        default=0,
+        help="share (0-1) of /v2 requests whose connection drops mid-response",
+    )
+    faults.add_argument(
+        "--cursor-ttl",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="refuse cursors older than this with 400 INVALID_CURSOR",
+    )
+    faults.add_argument(
+        "--empty-pages", action="store_true", help="serve empty pages (cursor only) before some real pages"
+    )
+    faults.add_argument(
+        "--malformed-rate",
+        metavar="RATE",
+        type=float,
+        default=0,
+        help="share (0-1) of orders always served with a schema violation (for dead-letter tests)",
+    )
 
     sync = sub.add_parser(
         "sync", parents=[common], help="one incremental sync from Square (token from SQUARE_ACCESS_TOKEN)"

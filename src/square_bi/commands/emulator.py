@@ -12,6 +12,19 @@ from square_bi.errors import ConfigError
 
 if TYPE_CHECKING:
     from square_bi.square.demo import DemoConfig
+    from square_bi.square.demo.faults import FaultConfig
+
+FAULT_FLAGS = {
+    "latency_ms": "--latency-ms",
+    "latency_jitter_ms": "--latency-jitter-ms",
+    "rate_limit_rps": "--rate-limit",
+    "error_rate": "--error-rate",
+    "drop_rate": "--drop-rate",
+    "cursor_ttl_s": "--cursor-ttl",
+    "empty_pages": "--empty-pages",
+    "malformed_rate": "--malformed-rate",
+}
+"""``FaultConfig`` field -> the emulator flag that sets it."""
 
 
 def demo_config(args: argparse.Namespace) -> DemoConfig:
@@ -25,13 +38,38 @@ def demo_config(args: argparse.Namespace) -> DemoConfig:
         raise ConfigError(f"Invalid demo merchant settings: {problems}") from None
 
 
+def fault_config(args: argparse.Namespace) -> FaultConfig:
+    """The injected faults from the emulator's fault flags (seeded by ``--seed``)."""
+    from square_bi.square.demo.faults import FaultConfig
+
+    values = {field: getattr(args, _dest(flag)) for field, flag in FAULT_FLAGS.items()}
+    try:
+        return FaultConfig(seed=args.seed, **values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{FAULT_FLAGS.get(str(e['loc'][0]), str(e['loc'][0])) if e['loc'] else 'faults'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"Invalid fault settings: {problems}") from None
+
+
+def _dest(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_")
+
+
 def run_emulator(args: argparse.Namespace) -> int:
     from square_bi.square.demo import serve_forever
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving the demo merchant on {args.host}, reachable beyond this machine", file=sys.stderr)
     try:
-        serve_forever(demo_config(args), host=args.host, port=args.port, access_token=args.access_token)
+        serve_forever(
+            demo_config(args),
+            host=args.host,
+            port=args.port,
+            access_token=args.access_token,
+            faults=fault_config(args),
+        )
     except OSError as exc:
         raise ConfigError(f"Could not serve on {args.host}:{args.port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:

@@ -19,6 +19,7 @@ demo: they get a 400 rather than being silently ignored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,10 +121,21 @@ def _references(obj: JSONObject) -> list[str]:
 
 
 class CatalogIndex:
-    """Catalog objects sorted by (``updated_at``, id), the order incremental readers want."""
+    """Catalog objects sorted by (``updated_at``, id), the order incremental readers want.
 
-    def __init__(self, objects: list[JSONObject], codec: CursorCodec) -> None:
+    ``empty_page`` (fault injection) decides, per query fingerprint and position, whether an empty
+    page (cursor and ``latest_time`` only) with a cursor to that same position precedes the real page.
+    """
+
+    def __init__(
+        self,
+        objects: list[JSONObject],
+        codec: CursorCodec,
+        *,
+        empty_page: Callable[[str, int], bool] | None = None,
+    ) -> None:
         self._codec = codec
+        self._empty_page = empty_page
         stamped = sorted((parse_rfc3339_us(obj["updated_at"]), obj["id"], obj) for obj in objects)
         self._stamps = [stamp for stamp, _, _ in stamped]
         self._objects = [obj for _, _, obj in stamped]
@@ -133,10 +145,13 @@ class CatalogIndex:
     def search(self, request: SearchCatalogRequest) -> JSONObject:
         query_fingerprint = request.fingerprint()
         position = 0
+        empty_served = False
         if request.cursor is not None:
-            position = self._codec.decode(request.cursor, query_fingerprint).position
+            state = self._codec.decode(request.cursor, query_fingerprint)
+            position, empty_served = state.position, state.empty_served
         types = set(request.object_types)
         page: list[JSONObject] = []
+        first_position = 0
         next_position: int | None = None
         for index in range(position, len(self._objects)):
             obj = self._objects[index]
@@ -147,9 +162,18 @@ class CatalogIndex:
             if len(page) == request.limit:
                 next_position = index
                 break
+            if not page:
+                first_position = index
             page.append(obj)
 
         response: JSONObject = {}
+        policy = self._empty_page
+        if page and policy is not None and not empty_served and policy(query_fingerprint, first_position):
+            state = CursorState(first_position, None, empty_served=True)
+            response["cursor"] = self._codec.encode(query_fingerprint, state)
+            if self.latest_time is not None:
+                response["latest_time"] = self.latest_time
+            return response
         if page:
             response["objects"] = page
         if page and request.include_related:

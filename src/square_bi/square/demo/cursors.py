@@ -8,6 +8,10 @@ cursor chain, so later pages never pick up orders that arrived after paging bega
 A demo cursor is ``base64url(json payload) + "." + base64url(hmac)``. The payload holds the
 query fingerprint, the position of the next result in the server's index and the pinned end;
 the HMAC (keyed by the merchant and endpoint) rejects edited or foreign cursors.
+
+With fault injection (``faults.FaultConfig``) a cursor can also carry its issue time (when a TTL
+is set: older cursors get ``INVALID_CURSOR`` as an :class:`ExpiredCursorError`) and a flag saying
+an empty page was already served for its position.
 """
 
 from __future__ import annotations
@@ -16,10 +20,20 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .wire import bad_request
+from .wire import SquareRequestError, bad_request
+
+INVALID_CURSOR_DETAIL = "The cursor is invalid, expired, or was issued for a different query."
+
+
+class ExpiredCursorError(SquareRequestError):
+    """400 ``INVALID_CURSOR`` for a well-formed cursor older than the TTL (counted in the stats)."""
+
+    def __init__(self) -> None:
+        super().__init__(400, "INVALID_CURSOR", INVALID_CURSOR_DETAIL, field="cursor")
 
 
 def fingerprint(query: Any) -> str:
@@ -40,30 +54,38 @@ def _unb64(text: str) -> bytes:
 class CursorState:
     position: int
     pinned_end_us: int | None
+    empty_served: bool = False
+    """An empty page was already served for ``position`` (fault injection): serve the real one."""
 
 
 class CursorCodec:
     """Issues and checks cursors for one endpoint of one demo merchant."""
 
-    def __init__(self, secret: str, endpoint: str) -> None:
+    def __init__(
+        self, secret: str, endpoint: str, *, ttl_us: int | None = None, clock_us: Callable[[], int] | None = None
+    ) -> None:
+        """``ttl_us`` (with ``clock_us``, the current time in epoch microseconds) makes cursors expire."""
+        if ttl_us is not None and clock_us is None:
+            raise ValueError("A cursor TTL needs a clock.")
         self._key = hashlib.sha256(f"{secret}:{endpoint}".encode()).digest()
+        self._ttl_us = ttl_us
+        self._clock_us = clock_us
 
     def _mac(self, payload: bytes) -> str:
         return _b64(hmac.new(self._key, payload, hashlib.sha256).digest()[:12])
 
     def encode(self, query_fingerprint: str, state: CursorState) -> str:
-        payload = json.dumps(
-            {"q": query_fingerprint, "p": state.position, "e": state.pinned_end_us}, separators=(",", ":")
-        ).encode()
+        data: dict[str, Any] = {"q": query_fingerprint, "p": state.position, "e": state.pinned_end_us}
+        if state.empty_served:
+            data["k"] = 1
+        if self._ttl_us is not None and self._clock_us is not None:
+            data["t"] = self._clock_us()
+        payload = json.dumps(data, separators=(",", ":")).encode()
         return f"{_b64(payload)}.{self._mac(payload)}"
 
     def decode(self, cursor: str, query_fingerprint: str) -> CursorState:
         """Check ``cursor`` against the current query; 400 ``INVALID_CURSOR`` if it does not fit."""
-        invalid = bad_request(
-            "INVALID_CURSOR",
-            "The cursor is invalid, expired, or was issued for a different query.",
-            "cursor",
-        )
+        invalid = bad_request("INVALID_CURSOR", INVALID_CURSOR_DETAIL, "cursor")
         try:
             encoded, mac = cursor.split(".", 1)
             payload = _unb64(encoded)
@@ -76,4 +98,8 @@ class CursorCodec:
         position, pinned = data.get("p"), data.get("e")
         if not isinstance(position, int) or position < 0 or not (pinned is None or isinstance(pinned, int)):
             raise invalid
-        return CursorState(position=position, pinned_end_us=pinned)
+        if self._ttl_us is not None and self._clock_us is not None:
+            issued = data.get("t")
+            if not isinstance(issued, int) or self._clock_us() - issued > self._ttl_us:
+                raise ExpiredCursorError()
+        return CursorState(position=position, pinned_end_us=pinned, empty_served=data.get("k") == 1)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,11 +218,33 @@ def parse_search_orders(body: Body, known_location_ids: set[str]) -> SearchOrder
     )
 
 
-class OrdersIndex:
-    """The demo's orders, pre-serialised and sorted by each sortable timestamp."""
+@dataclass(frozen=True)
+class OrdersPage:
+    """One answer: the response body, the ids of the orders on it, and whether it is an injected
+    empty page."""
 
-    def __init__(self, orders: list[JSONObject], codec: CursorCodec) -> None:
+    body: bytes
+    order_ids: tuple[str, ...]
+    empty: bool = False
+
+
+EmptyPagePolicy = Callable[[str, int], bool]
+"""``(query fingerprint, position of the page's first result) -> serve an empty page first?``"""
+
+
+class OrdersIndex:
+    """The demo's orders, pre-serialised and sorted by each sortable timestamp.
+
+    ``empty_page`` (fault injection) decides, per query and position, whether an empty page with
+    a cursor to that same position comes before the real page.
+    """
+
+    def __init__(
+        self, orders: list[JSONObject], codec: CursorCodec, *, empty_page: EmptyPagePolicy | None = None
+    ) -> None:
         self._codec = codec
+        self._empty_page = empty_page
+        self._ids = [o["id"] for o in orders]
         self._json = [json.dumps(order, separators=(",", ":")).encode() for order in orders]
         self._entries = [
             json.dumps(
@@ -244,11 +267,16 @@ class OrdersIndex:
 
     def search(self, request: SearchOrdersRequest, now_us: int) -> bytes:
         """Answer one page; returns the response body (JSON bytes)."""
+        return self.page(request, now_us).body
+
+    def page(self, request: SearchOrdersRequest, now_us: int) -> OrdersPage:
+        """Answer one page, saying which orders it holds."""
         query = request.query
         query_fingerprint = query.fingerprint()
+        empty_served = False
         if request.cursor is not None:
             state = self._codec.decode(request.cursor, query_fingerprint)
-            pinned, position = state.pinned_end_us, state.position
+            pinned, position, empty_served = state.pinned_end_us, state.position, state.empty_served
         else:
             pinned = now_us if query.end_us is None else None
             position = None
@@ -270,6 +298,7 @@ class OrdersIndex:
         states = None if query.states is None else set(query.states)
         sources = None if query.source_names is None else set(query.source_names)
         page: list[int] = []
+        first_position = 0
         next_position: int | None = None
         for index in candidates:
             row = rows[index]
@@ -282,14 +311,19 @@ class OrdersIndex:
             if len(page) == request.limit:
                 next_position = index
                 break
+            if not page:
+                first_position = index
             page.append(row)
 
         if not page:
-            return b"{}"
+            return OrdersPage(b"{}", ())
+        if self._empty_page is not None and not empty_served and self._empty_page(query_fingerprint, first_position):
+            cursor = self._codec.encode(query_fingerprint, CursorState(first_position, pinned, empty_served=True))
+            return OrdersPage(b'{"cursor":"' + cursor.encode() + b'"}', (), empty=True)
         chunks = self._entries if request.return_entries else self._json
         key = b"order_entries" if request.return_entries else b"orders"
         body = b'{"' + key + b'":[' + b",".join(chunks[row] for row in page) + b"]"
         if next_position is not None:
             cursor = self._codec.encode(query_fingerprint, CursorState(next_position, pinned))
             body += b',"cursor":"' + cursor.encode() + b'"'
-        return body + b"}"
+        return OrdersPage(body + b"}", tuple(self._ids[row] for row in page))

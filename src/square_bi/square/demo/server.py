@@ -22,7 +22,8 @@ import uvicorn
 
 from square_bi.errors import ConfigError, SourceError
 
-from .app import Clock, create_app
+from .app import Clock, DroppedConnection, create_app
+from .faults import FaultConfig
 from .generator import DemoConfig, DemoData, generate
 
 POLL_INTERVAL_S = 0.005
@@ -43,11 +44,20 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class _DroppedConnectionFilter(logging.Filter):
+    """Hides uvicorn's "Exception in ASGI application" for connections dropped on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+
+
 def log_config(level: str = "warning") -> dict[str, Any]:
-    """uvicorn's default logging, with the access log moved from stdout to stderr."""
+    """uvicorn's default logging, with the access log moved from stdout to stderr (and injected
+    connection drops not logged as errors)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
+        "filters": {"dropped_connections": {"()": _DroppedConnectionFilter}},
         "formatters": {
             "default": {"()": "uvicorn.logging.DefaultFormatter", "fmt": "%(levelprefix)s %(message)s"},
             "access": {
@@ -56,7 +66,7 @@ def log_config(level: str = "warning") -> dict[str, Any]:
             },
         },
         "handlers": {
-            "default": {"()": _StderrHandler, "formatter": "default"},
+            "default": {"()": _StderrHandler, "formatter": "default", "filters": ["dropped_connections"]},
             "access": {"()": _StderrHandler, "formatter": "access"},
         },
         "loggers": {
@@ -111,13 +121,15 @@ class DemoServer:
         port: int = 0,
         *,
         clock: Clock | None = None,
+        faults: FaultConfig | None = None,
         startup_timeout: float = 10.0,
         log_level: str = "warning",
     ) -> None:
         self.data = data
         self.access_token = access_token
         self.host = host
-        self.app = create_app(data, access_token, clock=clock)
+        self.faults = faults
+        self.app = create_app(data, access_token, clock=clock, faults=faults)
         self._requested_port = port
         self._startup_timeout = startup_timeout
         self._log_level = log_level
@@ -200,16 +212,17 @@ def serve_forever(
     port: int = 0,
     access_token: str = "demo-token",
     *,
+    faults: FaultConfig | None = None,
     log_level: str = "warning",
 ) -> None:
     """Generate the demo merchant and serve it until Ctrl-C (SIGINT) or SIGTERM, then return.
 
-    Prints the base URL to stderr once the port is listening. Run it on the main thread so
-    uvicorn can install its signal handlers and shut down gracefully.
+    Prints the base URL (and any injected faults) to stderr once the port is listening. Run it on
+    the main thread so uvicorn can install its signal handlers and shut down gracefully.
     """
     try:
         data = generate(config)
-        app = create_app(data, access_token)
+        app = create_app(data, access_token, faults=faults)
         sock = _bind(host, port)
         try:
             url = _url(host, sock.getsockname()[1])
@@ -219,6 +232,13 @@ def serve_forever(
                 file=sys.stderr,
                 flush=True,
             )
+            if faults is not None and faults.enabled:
+                injected = ", ".join(
+                    f"{name}={value}"
+                    for name, value in faults.model_dump(exclude_defaults=True).items()
+                    if name != "seed"
+                )
+                print(f"Injecting faults: {injected}", file=sys.stderr, flush=True)
             _uvicorn_server(app, log_level).run(sockets=[sock])
         finally:
             sock.close()
