@@ -188,3 +188,69 @@ class CatalogObject(SquareModel):
     item_data: CatalogItemData | None = None
     item_variation_data: CatalogItemVariationData | None = None
     category_data: CatalogCategoryData | None = None
+
+
+class ProcessingFee(SquareModel):
+    type: str | None = None
+    amount_money: Money | None = None
+
+
+class CardPaymentDetails(SquareModel):
+    status: str | None = None
+    card: dict[str, Any] | None = None
+    entry_method: str | None = None
+
+
+class Payment(SquareModel):
+    id: str
+    location_id: str | None = None
+    order_id: str | None = None
+    customer_id: str | None = None
+    team_member_id: str | None = None
+    status: str | None = None
+    source_type: str | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+    amount_money: Money | None = None
+    tip_money: Money | None = None
+    total_money: Money | None = None
+    approved_money: Money | None = None
+    refunded_money: Money | None = None
+    processing_fee: list[ProcessingFee] = Field(default_factory=list)
+    card_details: CardPaymentDetails | None = None
+
+
+class PaymentRefund(SquareModel):
+    id: str
+    status: str | None = None
+    location_id: str | None = None
+    payment_id: str | None = None
+    order_id: str | None = None
+    reason: str | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+    amount_money: Money | None = None
+    processing_fee: list[ProcessingFee] = Field(default_factory=list)
+    team_member_id: str | None = None
+
+
+class Customer(SquareModel):
+    id: str
+    version: int | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    company_name: str | None = None
+    email_address: str | None = None
+    creation_source: str | None = None
+
+
+class TeamMember(SquareModel):
+    id: str
+    status: str | None = None
+    is_owner: bool | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    created_at: UtcDatetime | None = None
+    updated_at: UtcDatetime | None = None

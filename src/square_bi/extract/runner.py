@@ -23,6 +23,7 @@ from square_bi.extract.ratelimit import AdaptiveRateLimiter
 from square_bi.extract.sink import Sink
 from square_bi.extract.state import DeadRecord, Page, PartitionState, StreamStats
 from square_bi.extract.streams import (
+    DEFAULT_STREAMS,
     LOCATIONS,
     STREAMS,
     PageRequest,
@@ -91,7 +92,7 @@ class Extractor:
     async def run(self) -> SyncReport:
         """One sync of every selected stream. Never raises for a stream's failure: the report has it."""
         report = SyncReport(run_id=uuid.uuid4().hex[:12], started_at=self.clock())
-        wanted = list(self.options.streams or STREAMS)
+        wanted = list(self.options.streams or DEFAULT_STREAMS)
         unknown = [s for s in wanted if s not in STREAMS]
         if unknown:
             raise SourceError(f"Unknown stream(s) {unknown}. Streams: {sorted(STREAMS)}.")
@@ -107,12 +108,14 @@ class Extractor:
         rest = [STREAMS[name] for name in wanted if name != LOCATIONS.name]
         tasks = []
         for stream in rest:
-            if stream.partitioned_by_location:
-                if not location_ids:
-                    stats = report.streams.setdefault(stream.name, StreamStats(stream.name))
-                    stats.error = f"{stream.name}: skipped because the locations stream failed or found none."
-                    continue
+            if stream.partitioning != "none" and not location_ids:
+                stats = report.streams.setdefault(stream.name, StreamStats(stream.name))
+                stats.error = f"{stream.name}: skipped because the locations stream found no locations."
+                continue
+            if stream.partitioning == "location_batches":
                 parts = location_partitions(location_ids)
+            elif stream.partitioning == "per_location":
+                parts = sorted(set(location_ids))
             else:
                 parts = [""]
             tasks.append(self._run_stream(stream, report, run_end, partitions=parts))

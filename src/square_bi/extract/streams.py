@@ -56,7 +56,10 @@ class Stream:
     """``window``: filter on updated time between watermark - lookback and the run's start;
     ``after_watermark``: everything updated strictly after the watermark (catalog ``begin_time``);
     ``full``: the whole collection every run."""
-    partitioned_by_location: bool = False
+    partitioning: Literal["none", "location_batches", "per_location"] = "none"
+    """``location_batches``: one partition per batch of at most 10 locations (orders search);
+    ``per_location``: one per location (payments: without ``location_id`` Square lists only the
+    main location's)."""
 
 
 def rfc3339(value: datetime) -> str:
@@ -115,6 +118,63 @@ async def fetch_orders(client: AsyncSquare, request: PageRequest) -> RawPage:
     return RawPage(body.get("orders") or [], cursor=body.get("cursor") or None)
 
 
+EARLIEST_SQUARE_TIME = datetime(2009, 1, 1)
+"""Before any Square payment existed. Payments and refunds filter ``begin_time`` on created_at and
+default it to one year ago, which would silently drop older history: we always send this instead."""
+
+
+def _updated_window_params(request: PageRequest, limit: int) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "begin_time": rfc3339(EARLIEST_SQUARE_TIME),
+        "sort_field": "UPDATED_AT",
+        "sort_order": "ASC",
+        "limit": limit,
+    }
+    if request.window_start is not None:
+        params["updated_at_begin_time"] = rfc3339(request.window_start)
+    if request.window_end is not None:
+        params["updated_at_end_time"] = rfc3339(request.window_end)
+        params["end_time"] = rfc3339(request.window_end)
+    if request.cursor:
+        params["cursor"] = request.cursor
+    return params
+
+
+async def fetch_payments(client: AsyncSquare, request: PageRequest) -> RawPage:
+    params = _updated_window_params(request, request.limit)
+    params["location_id"] = request.partition
+    body = await request_json(client, "GET", "v2/payments", params=params)
+    return RawPage(body.get("payments") or [], cursor=body.get("cursor") or None)
+
+
+async def fetch_refunds(client: AsyncSquare, request: PageRequest) -> RawPage:
+    body = await request_json(client, "GET", "v2/refunds", params=_updated_window_params(request, request.limit))
+    return RawPage(body.get("refunds") or [], cursor=body.get("cursor") or None)
+
+
+async def fetch_customers(client: AsyncSquare, request: PageRequest) -> RawPage:
+    updated_at: dict[str, str] = {}
+    if request.window_start is not None:
+        updated_at["start_at"] = rfc3339(request.window_start)
+    if request.window_end is not None:
+        updated_at["end_at"] = rfc3339(request.window_end)
+    payload: dict[str, Any] = {"limit": request.limit}
+    if updated_at:
+        payload["query"] = {"filter": {"updated_at": updated_at}}
+    if request.cursor:
+        payload["cursor"] = request.cursor
+    body = await request_json(client, "POST", "v2/customers/search", json=payload)
+    return RawPage(body.get("customers") or [], cursor=body.get("cursor") or None)
+
+
+async def fetch_team_members(client: AsyncSquare, request: PageRequest) -> RawPage:
+    payload: dict[str, Any] = {"limit": request.limit}  # no status filter: ACTIVE and INACTIVE alike
+    if request.cursor:
+        payload["cursor"] = request.cursor
+    body = await request_json(client, "POST", "v2/team-members/search", json=payload)
+    return RawPage(body.get("team_members") or [], cursor=body.get("cursor") or None)
+
+
 def location_partitions(location_ids: Sequence[str]) -> list[str]:
     """Batches of at most 10 location ids (Square's limit per orders search), as partition keys."""
     ids = sorted(set(location_ids))
@@ -156,7 +216,54 @@ ORDERS = Stream(
     fetch=fetch_orders,
     page_size=500,
     incremental="window",
-    partitioned_by_location=True,
+    partitioning="location_batches",
 )
 
-STREAMS: dict[str, Stream] = {s.name: s for s in (LOCATIONS, CATALOG, ORDERS)}
+PAYMENTS = Stream(
+    name="payments",
+    endpoint="GET /v2/payments",
+    record=records.Payment,
+    primary_key="id",
+    fetch=fetch_payments,
+    page_size=100,
+    incremental="window",
+    partitioning="per_location",
+)
+
+REFUNDS = Stream(
+    name="refunds",
+    endpoint="GET /v2/refunds",
+    record=records.PaymentRefund,
+    primary_key="id",
+    fetch=fetch_refunds,
+    page_size=100,
+    incremental="window",
+)
+
+CUSTOMERS = Stream(
+    name="customers",
+    endpoint="POST /v2/customers/search",
+    record=records.Customer,
+    primary_key="id",
+    fetch=fetch_customers,
+    page_size=100,
+    incremental="window",
+)
+
+TEAM_MEMBERS = Stream(
+    name="team_members",
+    endpoint="POST /v2/team-members/search",
+    record=records.TeamMember,
+    primary_key="id",
+    fetch=fetch_team_members,
+    page_size=200,
+    incremental="full",
+)
+
+STREAMS: dict[str, Stream] = {
+    s.name: s for s in (LOCATIONS, CATALOG, ORDERS, PAYMENTS, REFUNDS, CUSTOMERS, TEAM_MEMBERS)
+}
+
+DEFAULT_STREAMS: tuple[str, ...] = ("locations", "catalog", "orders")
+"""What a sync reads unless told otherwise. Payments, refunds, customers and team members are
+declared above and join the default as soon as the demo merchant serves them."""

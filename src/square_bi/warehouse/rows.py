@@ -225,3 +225,103 @@ def order_rows(
         _table(staging.ORDER_RETURN_LINE_ITEMS, return_dicts),
         _table(staging.ORDER_TENDERS, tender_dicts),
     )
+
+
+def _fee(fees: Sequence[r.ProcessingFee]) -> int | None:
+    return sum(_amount(f.amount_money) or 0 for f in fees) if fees else None
+
+
+def payment_rows(payments: Sequence[r.Payment], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
+    return _table(
+        staging.PAYMENTS,
+        [
+            {
+                "id": p.id,
+                "location_id": p.location_id,
+                "order_id": p.order_id,
+                "customer_id": p.customer_id,
+                "team_member_id": p.team_member_id,
+                "status": p.status,
+                "source_type": p.source_type,
+                "card_brand": (p.card_details.card or {}).get("card_brand") if p.card_details else None,
+                "created_at": p.created_at,
+                "updated_at": p.updated_at,
+                "currency": _currency(p.amount_money, p.total_money),
+                "amount": _amount(p.amount_money),
+                "tip_amount": _amount(p.tip_money) or 0,
+                "total_amount": _amount(p.total_money),
+                "refunded_amount": _amount(p.refunded_money) or 0,
+                "processing_fee_amount": _fee(p.processing_fee),
+                "raw": _raw(obj),
+                "_synced_at": synced_at,
+            }
+            for p, obj in zip(payments, raw, strict=True)
+        ],
+    )
+
+
+def refund_rows(refunds: Sequence[r.PaymentRefund], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
+    return _table(
+        staging.REFUNDS,
+        [
+            {
+                "id": f.id,
+                "location_id": f.location_id,
+                "payment_id": f.payment_id,
+                "order_id": f.order_id,
+                "team_member_id": f.team_member_id,
+                "status": f.status,
+                "reason": f.reason,
+                "created_at": f.created_at,
+                "updated_at": f.updated_at,
+                "currency": _currency(f.amount_money),
+                "amount": _amount(f.amount_money),
+                "processing_fee_amount": _fee(f.processing_fee),
+                "raw": _raw(obj),
+                "_synced_at": synced_at,
+            }
+            for f, obj in zip(refunds, raw, strict=True)
+        ],
+    )
+
+
+def customer_rows(customers: Sequence[r.Customer], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
+    return _table(
+        staging.CUSTOMERS,
+        [
+            {
+                "id": c.id,
+                "version": c.version,
+                "created_at": c.created_at,
+                "updated_at": c.updated_at,
+                "given_name": c.given_name,
+                "family_name": c.family_name,
+                "company_name": c.company_name,
+                "email_address": c.email_address,
+                "creation_source": c.creation_source,
+                "raw": _raw(obj),
+                "_synced_at": synced_at,
+            }
+            for c, obj in zip(customers, raw, strict=True)
+        ],
+    )
+
+
+def team_member_rows(members: Sequence[r.TeamMember], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
+    return _table(
+        staging.TEAM_MEMBERS,
+        [
+            {
+                "id": m.id,
+                "status": m.status,
+                "is_owner": m.is_owner,
+                "given_name": m.given_name,
+                "family_name": m.family_name,
+                "created_at": m.created_at,
+                "updated_at": m.updated_at,
+                "raw": _raw(obj),
+                "_synced_at": synced_at,
+            }
+            for m, obj in zip(members, raw, strict=True)
+        ],
+    )

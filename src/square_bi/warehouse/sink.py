@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import duckdb
+import pyarrow as pa
 
 from square_bi.extract import records as r
 from square_bi.extract.state import Page, PartitionState, StreamStats
@@ -42,6 +44,15 @@ def write_records(
             (staging.ORDER_TENDERS, tenders),
         )
         return upsert(con, staging.ORDERS, orders, children=children)
+    simple: dict[str, tuple[staging.StagingTable, Callable[..., pa.Table]]] = {
+        "payments": (staging.PAYMENTS, rows.payment_rows),
+        "refunds": (staging.REFUNDS, rows.refund_rows),
+        "customers": (staging.CUSTOMERS, rows.customer_rows),
+        "team_members": (staging.TEAM_MEMBERS, rows.team_member_rows),
+    }
+    if stream in simple:
+        table, build = simple[stream]
+        return upsert(con, table, build(records, raw, synced_at))
     raise ValueError(f"No staging table for stream {stream!r}")
 
 

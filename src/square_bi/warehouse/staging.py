@@ -16,7 +16,8 @@ class StagingTable:
     columns: tuple[tuple[str, str], ...]
     key: tuple[str, ...]
     version: str | None = None
-    """Column holding Square's object version; an older version never overwrites a newer one."""
+    """Column ordering an object's versions (Square's ``version``, else ``updated_at``): an older
+    version never overwrites a newer one."""
     parent: str | None = None
     """For child tables (line items): the column naming the parent object. Children are replaced
     whenever the parent row is accepted."""
@@ -166,6 +167,90 @@ ORDER_TENDERS = StagingTable(
     parent="order_id",
 )
 
+PAYMENTS = StagingTable(
+    "stg_payments",
+    (
+        ("id", "VARCHAR NOT NULL"),
+        ("location_id", "VARCHAR"),
+        ("order_id", "VARCHAR"),
+        ("customer_id", "VARCHAR"),
+        ("team_member_id", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("source_type", "VARCHAR"),
+        ("card_brand", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("updated_at", "TIMESTAMP"),
+        ("currency", "VARCHAR"),
+        ("amount", "BIGINT"),
+        ("tip_amount", "BIGINT"),
+        ("total_amount", "BIGINT"),
+        ("refunded_amount", "BIGINT"),
+        ("processing_fee_amount", "BIGINT"),
+        ("raw", "JSON"),
+        ("_synced_at", "TIMESTAMP"),
+    ),
+    key=("id",),
+    version="updated_at",
+)
+
+REFUNDS = StagingTable(
+    "stg_refunds",
+    (
+        ("id", "VARCHAR NOT NULL"),
+        ("location_id", "VARCHAR"),
+        ("payment_id", "VARCHAR"),
+        ("order_id", "VARCHAR"),
+        ("team_member_id", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("updated_at", "TIMESTAMP"),
+        ("currency", "VARCHAR"),
+        ("amount", "BIGINT"),
+        ("processing_fee_amount", "BIGINT"),
+        ("raw", "JSON"),
+        ("_synced_at", "TIMESTAMP"),
+    ),
+    key=("id",),
+    version="updated_at",
+)
+
+CUSTOMERS = StagingTable(
+    "stg_customers",
+    (
+        ("id", "VARCHAR NOT NULL"),
+        ("version", "BIGINT"),
+        ("created_at", "TIMESTAMP"),
+        ("updated_at", "TIMESTAMP"),
+        ("given_name", "VARCHAR"),
+        ("family_name", "VARCHAR"),
+        ("company_name", "VARCHAR"),
+        ("email_address", "VARCHAR"),
+        ("creation_source", "VARCHAR"),
+        ("raw", "JSON"),
+        ("_synced_at", "TIMESTAMP"),
+    ),
+    key=("id",),
+    version="version",
+)
+
+TEAM_MEMBERS = StagingTable(
+    "stg_team_members",
+    (
+        ("id", "VARCHAR NOT NULL"),
+        ("status", "VARCHAR"),
+        ("is_owner", "BOOLEAN"),
+        ("given_name", "VARCHAR"),
+        ("family_name", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("updated_at", "TIMESTAMP"),
+        ("raw", "JSON"),
+        ("_synced_at", "TIMESTAMP"),
+    ),
+    key=("id",),
+    version="updated_at",
+)
+
 STAGING_TABLES: tuple[StagingTable, ...] = (
     LOCATIONS,
     CATALOG_OBJECTS,
@@ -173,6 +258,10 @@ STAGING_TABLES: tuple[StagingTable, ...] = (
     ORDER_LINE_ITEMS,
     ORDER_RETURN_LINE_ITEMS,
     ORDER_TENDERS,
+    PAYMENTS,
+    REFUNDS,
+    CUSTOMERS,
+    TEAM_MEMBERS,
 )
 
 
