@@ -156,19 +156,30 @@ class Extractor:
         seen_cursors: set[str] = set()
         pending: asyncio.Task[None] | None = None
         max_updated: datetime | None = None
-        restarts = 0
+        restarts_without_progress = 0
+        progress_at_restart: datetime | None = None
         try:
             while True:
                 request = PageRequest(partition, window_start, window_end, cursor, limit)
                 try:
                     raw = await self._fetch(stream, request, stats)
                 except CursorExpiredError:
-                    restarts += 1
                     stats.cursor_restarts += 1
-                    if cursor is None or restarts > 3:
+                    made_progress = max_updated is not None and max_updated != progress_at_restart
+                    restarts_without_progress = 0 if made_progress else restarts_without_progress + 1
+                    if cursor is None or restarts_without_progress >= 3:
                         raise
-                    log.warning("%s[%s]: cursor refused; restarting from the watermark", stream.name, partition)
-                    cursor, window_start, window_end = self._start_window(stream, replace(state, cursor=None), run_end)
+                    progress_at_restart = max_updated
+                    if stream.sorted_by_updated_at and max_updated is not None and window_end is not None:
+                        # Everything up to max_updated is committed or committing: go on from there
+                        # (inclusive, so ties at that instant are read again, idempotently).
+                        log.warning("%s[%s]: cursor refused; resuming from %s", stream.name, partition, max_updated)
+                        cursor, window_start = None, max_updated
+                    else:
+                        log.warning("%s[%s]: cursor refused; restarting from the watermark", stream.name, partition)
+                        cursor, window_start, window_end = self._start_window(
+                            stream, replace(state, cursor=None), run_end
+                        )
                     continue
                 valid, valid_raw, dead = self._validate(stream, raw.objects)
                 stats.pages += 1

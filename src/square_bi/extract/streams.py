@@ -56,6 +56,9 @@ class Stream:
     """``window``: filter on updated time between watermark - lookback and the run's start;
     ``after_watermark``: everything updated strictly after the watermark (catalog ``begin_time``);
     ``full``: the whole collection every run."""
+    sorted_by_updated_at: bool = False
+    """Pages come sorted by ``updated_at`` ascending, so an expired cursor can resume from the last
+    record read instead of the window's start."""
     partitioning: Literal["none", "location_batches", "per_location"] = "none"
     """``location_batches``: one partition per batch of at most 10 locations (orders search);
     ``per_location``: one per location (payments: without ``location_id`` Square lists only the
@@ -216,6 +219,7 @@ ORDERS = Stream(
     fetch=fetch_orders,
     page_size=500,
     incremental="window",
+    sorted_by_updated_at=True,
     partitioning="location_batches",
 )
 
@@ -227,6 +231,7 @@ PAYMENTS = Stream(
     fetch=fetch_payments,
     page_size=100,
     incremental="window",
+    sorted_by_updated_at=True,
     partitioning="per_location",
 )
 
@@ -238,6 +243,7 @@ REFUNDS = Stream(
     fetch=fetch_refunds,
     page_size=100,
     incremental="window",
+    sorted_by_updated_at=True,
 )
 
 CUSTOMERS = Stream(
