@@ -50,9 +50,9 @@ async def test_sdk_pages_through_orders_with_the_cursor(sdk: AsyncSquare, demo_d
         page = await sdk.orders.search(location_ids=location_ids, query=query, limit=100, cursor=cursor)
         assert page.errors is None and page.orders
         for order in page.orders:
-            assert order.id is not None and order.line_items
+            assert order.id is not None and (order.line_items or order.returns)
             ids.append(order.id)
-            assert isinstance(order.line_items[0].quantity, str)
+            assert order.line_items is None or isinstance(order.line_items[0].quantity, str)
             assert order.total_money is not None and isinstance(order.total_money.amount, int)
         cursor = page.cursor
         if cursor is None:
@@ -60,7 +60,7 @@ async def test_sdk_pages_through_orders_with_the_cursor(sdk: AsyncSquare, demo_d
     expected = {
         order["id"]
         for order in demo_data.orders
-        if parse_time(start) <= parse_time(order["updated_at"]) <= parse_time(end)
+        if parse_time(start) <= parse_time(order["updated_at"]) <= parse_time(end) and order["state"] == "COMPLETED"
     }
     assert len(ids) > 100
     assert sorted(ids) == sorted(expected)

@@ -12,6 +12,21 @@ London, Berlin or Tokyo shops) get their price from ``item_variation_data.locati
 which is also how Square expresses per-location prices. One item is deleted
 (``is_deleted: true``) so ``include_deleted_objects`` matters; a few items are edited inside
 the order window so ``begin_time`` has something to find.
+
+Pricing objects:
+
+* ``TAX``: one per location (``present_at_location_ids``), its jurisdiction's rate from
+  ``locations.SALES_TAXES`` (additive 8.625 % San Francisco, 8.875 % New York, ...; inclusive
+  20 % VAT in London), ``calculation_phase: TAX_SUBTOTAL_PHASE``, applied to custom amounts too.
+  Every item lists every tax in ``item_data.tax_ids``; only the one present at the selling
+  location applies.
+* ``DISCOUNT``: "10% Off" (``FIXED_PERCENTAGE``, used order-wide), "Day-Old Pastry" (50 %,
+  used on one bakery line) and one "Loyalty Reward" ``FIXED_AMOUNT`` per currency (2.00 USD,
+  1.60 GBP, ...; present only at the locations selling in that currency).
+* ``MODIFIER_LIST`` "Milk" (single choice: whole +0, oat +0.75, almond +0.75) and "Extras"
+  (multiple: extra shot +1.00, vanilla syrup +0.50), each embedding its ``MODIFIER`` objects
+  (also listed top level, like variations) with per-location price overrides for other
+  currencies; espresso drinks and tea lattes point at them through ``modifier_list_info``.
 """
 
 from __future__ import annotations
@@ -21,6 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .ids import IdFactory
+from .locations import SALES_TAXES
+from .pricing import milli_percent
 from .timefmt import format_ms
 
 JSONObject = dict[str, Any]
@@ -70,6 +87,26 @@ MENU: dict[str, list[tuple[str, float, list[tuple[str, int]]]]] = {
     ],
 }
 
+# modifier list -> (selection type, [(modifier name, price in US cents)])
+MODIFIER_LISTS: dict[str, tuple[str, list[tuple[str, int]]]] = {
+    "Milk": ("SINGLE", [("Whole Milk", 0), ("Oat Milk", 75), ("Almond Milk", 75)]),
+    "Extras": ("MULTIPLE", [("Extra Shot", 100), ("Vanilla Syrup", 50)]),
+}
+# item name -> the modifier lists it offers
+ITEM_MODIFIER_LISTS: dict[str, tuple[str, ...]] = {
+    "Americano": ("Extras",),
+    "Latte": ("Milk", "Extras"),
+    "Cappuccino": ("Milk", "Extras"),
+    "Flat White": ("Milk", "Extras"),
+    "Cortado": ("Milk",),
+    "Mocha": ("Milk", "Extras"),
+    "Cold Brew": ("Milk",),
+    "Chai Latte": ("Milk",),
+    "Matcha Latte": ("Milk",),
+}
+PERCENT_DISCOUNTS = (("10% Off", "10", "ORDER"), ("Day-Old Pastry", "50", "LINE_ITEM"))
+LOYALTY_REWARD_US_CENTS = 200
+
 DELETED_ITEM = ("Pumpkin Spice Latte", "Coffee", [("Regular", 575)])
 
 # currency -> (US cents -> minor units factor, rounding step in minor units)
@@ -102,12 +139,55 @@ class Variation:
     category: str
     popularity: float
     prices: dict[str, tuple[int, str]]  # location id -> (amount, currency)
+    modifier_lists: tuple[str, ...] = ()  # names of the modifier lists the item offers
+
+
+@dataclass(frozen=True)
+class Tax:
+    """A catalog ``TAX`` as an order applies it."""
+
+    id: str
+    version: int
+    name: str
+    percentage: str
+    inclusion_type: str
+    milli: int  # percentage in milli-percent (see ``pricing``)
+
+
+@dataclass(frozen=True)
+class Discount:
+    """A catalog ``DISCOUNT``: a percentage (``milli``) or a fixed ``amount`` in ``currency``."""
+
+    id: str
+    version: int
+    name: str
+    discount_type: str  # FIXED_PERCENTAGE or FIXED_AMOUNT
+    scope: str  # how the demo uses it on orders: ORDER or LINE_ITEM
+    percentage: str | None = None
+    milli: int = 0
+    amount: int = 0
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class Modifier:
+    """A catalog ``MODIFIER`` with its price per location."""
+
+    id: str
+    version: int
+    name: str
+    list_name: str
+    prices: dict[str, int]  # location id -> amount in the location's currency
 
 
 @dataclass
 class Catalog:
     objects: list[JSONObject]
     variations: list[Variation]  # sellable (not deleted) variations, in menu order
+    taxes: dict[str, Tax]  # location id -> the tax that applies there
+    percent_discounts: dict[str, Discount]  # scope -> discount
+    loyalty_rewards: dict[str, Discount]  # currency -> fixed-amount discount
+    modifiers: dict[str, list[Modifier]]  # modifier list name -> its modifiers
 
 
 def _money(amount: int, currency: str) -> JSONObject:
@@ -137,6 +217,130 @@ def build_catalog(
     objects: list[JSONObject] = []
     variations: list[Variation] = []
     items: list[JSONObject] = []
+
+    def pricing_object(kind: str, key: str, data: JSONObject, at: list[str] | None = None) -> JSONObject:
+        updated = stamp()
+        obj: JSONObject = {
+            "type": kind,
+            "id": ids.catalog(),
+            "updated_at": format_ms(updated),
+            "version": updated,
+            "is_deleted": False,
+            "present_at_all_locations": at is None,
+        }
+        if at is not None:
+            obj["present_at_location_ids"] = at
+        obj[key] = data
+        objects.append(obj)
+        return obj
+
+    taxes: dict[str, Tax] = {}
+    for location in locations:
+        rule = SALES_TAXES[location["name"]]
+        tax_data = {
+            "name": rule.name,
+            "calculation_phase": "TAX_SUBTOTAL_PHASE",
+            "inclusion_type": rule.inclusion_type,
+            "percentage": rule.percentage,
+            "applies_to_custom_amounts": True,
+            "enabled": True,
+        }
+        obj = pricing_object("TAX", "tax_data", tax_data, [location["id"]])
+        taxes[location["id"]] = Tax(
+            obj["id"], obj["version"], rule.name, rule.percentage, rule.inclusion_type, milli_percent(rule.percentage)
+        )
+
+    percent_discounts: dict[str, Discount] = {}
+    for discount_name, percentage, scope in PERCENT_DISCOUNTS:
+        discount_data = {
+            "name": discount_name,
+            "discount_type": "FIXED_PERCENTAGE",
+            "percentage": percentage,
+            "pin_required": False,
+            "modify_tax_basis": "MODIFY_TAX_BASIS",
+        }
+        obj = pricing_object("DISCOUNT", "discount_data", discount_data)
+        percent_discounts[scope] = Discount(
+            obj["id"],
+            obj["version"],
+            discount_name,
+            "FIXED_PERCENTAGE",
+            scope,
+            percentage=percentage,
+            milli=milli_percent(percentage),
+        )
+
+    loyalty_rewards: dict[str, Discount] = {}
+    for currency in dict.fromkeys(loc["currency"] for loc in locations):
+        amount = convert_price(LOYALTY_REWARD_US_CENTS, currency)
+        discount_data = {
+            "name": "Loyalty Reward",
+            "discount_type": "FIXED_AMOUNT",
+            "amount_money": _money(amount, currency),
+            "pin_required": False,
+            "modify_tax_basis": "MODIFY_TAX_BASIS",
+        }
+        at = [loc["id"] for loc in locations if loc["currency"] == currency]
+        obj = pricing_object("DISCOUNT", "discount_data", discount_data, at)
+        loyalty_rewards[currency] = Discount(
+            obj["id"], obj["version"], "Loyalty Reward", "FIXED_AMOUNT", "ORDER", amount=amount, currency=currency
+        )
+
+    modifiers: dict[str, list[Modifier]] = {}
+    modifier_list_ids: dict[str, str] = {}
+    for list_ordinal, (list_name, (selection, entries)) in enumerate(MODIFIER_LISTS.items(), start=1):
+        list_id = ids.catalog()
+        modifier_list_ids[list_name] = list_id
+        modifier_objects = []
+        for ordinal, (modifier_name, us_cents) in enumerate(entries, start=1):
+            updated = stamp()
+            prices = {loc["id"]: convert_price(us_cents, loc["currency"]) if us_cents else 0 for loc in locations}
+            modifier_data: JSONObject = {
+                "name": modifier_name,
+                "price_money": _money(convert_price(us_cents, home_currency) if us_cents else 0, home_currency),
+                "on_by_default": ordinal == 1 and selection == "SINGLE",
+                "ordinal": ordinal,
+                "modifier_list_id": list_id,
+            }
+            overrides = [
+                {"location_id": loc["id"], "price_money": _money(prices[loc["id"]], loc["currency"])}
+                for loc in locations
+                if loc["currency"] != home_currency
+            ]
+            if overrides:
+                modifier_data["location_overrides"] = overrides
+            modifier_obj: JSONObject = {
+                "type": "MODIFIER",
+                "id": ids.catalog(),
+                "updated_at": format_ms(updated),
+                "version": updated,
+                "is_deleted": False,
+                "present_at_all_locations": True,
+                "modifier_data": modifier_data,
+            }
+            modifier_objects.append(modifier_obj)
+            modifiers.setdefault(list_name, []).append(
+                Modifier(modifier_obj["id"], updated, modifier_name, list_name, prices)
+            )
+        updated = max(stamp(), *(m["version"] for m in modifier_objects))
+        objects.append(
+            {
+                "type": "MODIFIER_LIST",
+                "id": list_id,
+                "updated_at": format_ms(updated),
+                "version": updated,
+                "is_deleted": False,
+                "present_at_all_locations": True,
+                "modifier_list_data": {
+                    "name": list_name,
+                    "ordinal": list_ordinal,
+                    "selection_type": selection,
+                    "modifiers": modifier_objects,
+                },
+            }
+        )
+        objects.extend(modifier_objects)
+    tax_ids = [tax.id for tax in taxes.values()]
 
     def add_item(
         name: str, category: JSONObject, popularity: float, menu: list[tuple[str, int]], deleted: bool
@@ -184,10 +388,11 @@ def build_catalog(
                         category=category["category_data"]["name"],
                         popularity=popularity / len(menu),
                         prices=prices,
+                        modifier_lists=ITEM_MODIFIER_LISTS.get(name, ()),
                     )
                 )
         updated = max(stamp(), *(v["version"] for v in variation_objects))
-        item = {
+        item: JSONObject = {
             "type": "ITEM",
             "id": item_id,
             "updated_at": format_ms(updated),
@@ -202,8 +407,16 @@ def build_catalog(
                 "variations": variation_objects,
                 "product_type": "FOOD_AND_BEV" if category["category_data"]["name"] != "Retail" else "REGULAR",
                 "is_archived": False,
+                "is_taxable": True,
+                "tax_ids": tax_ids,
             },
         }
+        offered = ITEM_MODIFIER_LISTS.get(name, ())
+        if offered:
+            item["item_data"]["modifier_list_info"] = [
+                {"modifier_list_id": modifier_list_ids[list_name], "enabled": True, "ordinal": ordinal}
+                for ordinal, list_name in enumerate(offered, start=1)
+            ]
         items.append(item)
         objects.append(item)
         objects.extend(variation_objects)
@@ -238,4 +451,11 @@ def build_catalog(
         item["version"] = updated
         item["item_data"]["description_html"] = f"<p>Now made with our new {item['item_data']['name']} recipe.</p>"
 
-    return Catalog(objects=objects, variations=variations)
+    return Catalog(
+        objects=objects,
+        variations=variations,
+        taxes=taxes,
+        percent_discounts=percent_discounts,
+        loyalty_rewards=loyalty_rewards,
+        modifiers=modifiers,
+    )

@@ -2,7 +2,8 @@
 
 ``generate(DemoConfig(...))`` returns plain JSON-ready dicts exactly as Square's API would send
 them (see ``locations``, ``catalog`` and ``orders`` for the shapes). The HTTP side lives in
-``app`` and only serves what this module produced, so the generator can grow (payments,
+``app`` and only serves what this module produced; ``returns`` adds the return orders of the
+sales ``orders`` made, so the generator can grow (payments,
 refunds, customers, late-arriving orders) without touching the server.
 
 Determinism: the same config gives byte-identical data (``json.dumps`` of the result is
@@ -23,8 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .catalog import build_catalog
 from .ids import IdFactory
 from .locations import MAX_LOCATIONS, build_locations
-from .orders import DAY_MS, OrderSynthesizer, OrderWindow
-from .timefmt import datetime_to_us
+from .orders import DAY_MS, MoneyPool, OrderSynthesizer, OrderWindow
+from .returns import ReturnMaker
+from .tenders import TenderMaker
+from .timefmt import datetime_to_us, parse_rfc3339_us
 
 JSONObject = dict[str, Any]
 
@@ -121,10 +124,16 @@ def generate(config: DemoConfig | None = None) -> DemoData:
         window_end_ms=end_ms,
     )
 
-    synthesizer = OrderSynthesizer(stream("orders"), IdFactory(stream("order-ids")), catalog.variations)
-    orders = synthesizer.generate(
+    money = MoneyPool()
+    order_ids = IdFactory(stream("order-ids"))
+    synthesizer = OrderSynthesizer(stream("orders"), order_ids, catalog, money)
+    sales = synthesizer.generate(
         shops, OrderWindow(start_ms=start_ms, end_ms=end_ms, orders_per_day=config.orders_per_day)
     )
+    returns_rng = stream("returns")
+    return_maker = ReturnMaker(returns_rng, order_ids, money, catalog, TenderMaker(returns_rng, order_ids, money))
+    return_orders = return_maker.generate(sales, shops, end_ms)
+    orders = sorted(sales + return_orders, key=lambda order: (parse_rfc3339_us(order["created_at"]), order["id"]))
 
     return DemoData(
         config=config,

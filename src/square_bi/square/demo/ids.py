@@ -7,7 +7,10 @@ looks real and downstream code cannot rely on anything stricter than "an opaque 
 * catalog objects: 24 characters of RFC 4648 base32, e.g. ``X5DZ5NWWAQ44CKBLKIFQGOWK``;
 * orders: 27 mixed-case alphanumerics, e.g. ``CAISENgvlJ6jLWAzERDzjyHVybY`` (order ids are
   case-sensitive: ``abc`` and ``ABC`` are different orders);
-* order line item ``uid``: 22 mixed-case alphanumerics.
+* order line item ``uid`` (and the uids of an order's taxes, discounts, modifiers, returns):
+  22 mixed-case alphanumerics;
+* tenders (which share their id with the payment): 29 mixed-case alphanumerics, e.g.
+  ``KkAkhdMsgzn59SM8A89WgKwekxLZY``.
 """
 
 from __future__ import annotations
@@ -50,3 +53,10 @@ class IdFactory:
     def line_item_uid(self) -> str:
         # Line item uids only need to be unique within their order; skip the global set.
         return "".join(self._rng.choices(BASE62, k=22))
+
+    def uid(self) -> str:
+        """A uid for anything inside an order (taxes, discounts, modifiers, returns)."""
+        return "".join(self._rng.choices(BASE62, k=22))
+
+    def tender(self) -> str:
+        return self._draw(BASE62, 29)

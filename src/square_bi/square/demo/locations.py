@@ -7,6 +7,10 @@ the US West coast, the US East coast and London (USD and GBP) and a large one re
 with a different DST calendar (Australia, New Zealand) and a zero-decimal currency (JPY).
 
 Opening hours are local wall-clock hours; orders are generated inside them (see ``orders``).
+
+Each shop also has one sales tax (:data:`SALES_TAXES`, by shop name), rendered as a catalog
+``TAX`` present at that location only: additive in the US and Canada (the tax is added on top of
+menu prices), inclusive elsewhere (VAT/GST is already inside the menu price).
 """
 
 from __future__ import annotations
@@ -78,6 +82,32 @@ _LOCATION_ROWS = (
 LOCATION_TEMPLATES: tuple[LocationTemplate, ...] = tuple(LocationTemplate(*row) for row in _LOCATION_ROWS)
 
 MAX_LOCATIONS = len(LOCATION_TEMPLATES)
+
+
+@dataclass(frozen=True)
+class SalesTax:
+    """One shop's sales tax: ``percentage`` is Square's decimal string (``"8.875"`` = 8.875 %)."""
+
+    name: str
+    percentage: str
+    inclusion_type: str  # "ADDITIVE" (added on top) or "INCLUSIVE" (already inside the price)
+
+
+# shop name -> its jurisdiction's sales tax (rates as of 2024, rounded to what a POS would hold)
+SALES_TAXES: dict[str, SalesTax] = {
+    "Mission": SalesTax("San Francisco Sales Tax", "8.625", "ADDITIVE"),
+    "SoHo": SalesTax("New York City Sales Tax", "8.875", "ADDITIVE"),
+    "Shoreditch": SalesTax("VAT", "20", "INCLUSIVE"),
+    "Wicker Park": SalesTax("Chicago Sales Tax", "10.25", "ADDITIVE"),
+    "RiNo": SalesTax("Denver Sales Tax", "9.15", "ADDITIVE"),
+    "Kaimuki": SalesTax("Hawaii GET", "4.712", "ADDITIVE"),
+    "Kitsilano": SalesTax("GST + PST", "12", "ADDITIVE"),
+    "Fitzroy": SalesTax("GST", "10", "INCLUSIVE"),
+    "Ponsonby": SalesTax("GST", "15", "INCLUSIVE"),
+    "Kreuzberg": SalesTax("MwSt", "19", "INCLUSIVE"),
+    "Le Marais": SalesTax("TVA", "10", "INCLUSIVE"),
+    "Shimokitazawa": SalesTax("Consumption Tax", "10", "INCLUSIVE"),
+}
 
 
 def business_hours(template: LocationTemplate) -> JSONObject:
