@@ -13,7 +13,7 @@ import duckdb
 from square_bi.errors import SemanticError
 from square_bi.semantic import MetricQuery, QueryResult, SemanticLayer, run_query
 from square_bi.server.results import MetricColumn, MetricList, MetricSummary, QueryMetricsResult
-from square_bi.warehouse.database import connect
+from square_bi.warehouse.snapshot import open_snapshot
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
@@ -54,7 +54,7 @@ def query_metrics(
     if not 1 <= effective_limit <= MAX_LIMIT:
         raise SemanticError(f"limit must be between 1 and {MAX_LIMIT}, got {effective_limit}.")
     query = MetricQuery(metrics=metrics, group_by=group_by or [], order_by=order_by or [], limit=effective_limit + 1)
-    con = connect(db, read_only=True)
+    con = open_snapshot(db)
     try:
         result = run_query(con, layer, query)
         freshness = _freshness(con)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from square_bi.warehouse.database import connect, fetch_dicts
+from square_bi.warehouse.database import fetch_dicts
+from square_bi.warehouse.snapshot import open_snapshot
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ ORDER BY 1
 
 
 def stream_status(db: Path) -> list[StreamStatus]:
-    con = connect(db, read_only=True)
+    con = open_snapshot(db)
     try:
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "sync_checkpoints" not in tables:

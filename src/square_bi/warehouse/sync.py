@@ -11,7 +11,8 @@ from square_bi.extract.runner import Extractor, SyncOptions, SyncReport
 from square_bi.square.client import close_client, make_client
 from square_bi.warehouse.database import Warehouse
 from square_bi.warehouse.sink import DuckDBSink
-from square_bi.warehouse.star import build_star_schema, initialize
+from square_bi.warehouse.snapshot import publish_snapshot, sync_lock
+from square_bi.warehouse.star import STAR_TABLES, build_star_schema, initialize
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,9 @@ async def sync_warehouse(
 ) -> SyncResult:
     """Incremental (or full) sync of every stream into ``db_path``, then rebuild the star schema.
 
-    Raises ConfigError for a missing token; a failing stream is reported in the result, never raised,
-    and the star schema is still rebuilt from what did land.
+    Raises ConfigError for a missing token and SyncAlreadyRunning when another process holds the
+    warehouse's sync lock; a failing stream is reported in the result, never raised, and the star
+    schema is still rebuilt and published from what did land.
     """
     token = settings.access_token()
     base_url = settings.base_url()
@@ -45,13 +47,18 @@ async def sync_warehouse(
         max_attempts=settings.max_attempts,
         streams=streams,
     )
-    client = make_client(base_url, token, timeout_s=settings.request_timeout_s)
-    warehouse = Warehouse(db_path).open()
-    try:
-        warehouse.run(initialize)
-        report = await Extractor(client, DuckDBSink(warehouse), base_url=base_url, options=options).run()
-        counts = await warehouse.arun(build_star_schema)
-        return SyncResult(report=report, star_counts=counts)
-    finally:
-        warehouse.close()
-        await close_client(client)
+    with sync_lock(db_path):
+        client = make_client(base_url, token, timeout_s=settings.request_timeout_s)
+        warehouse = Warehouse(db_path).open()
+        try:
+            warehouse.run(initialize)
+            try:
+                report = await Extractor(client, DuckDBSink(warehouse), base_url=base_url, options=options).run()
+            finally:
+                # Whatever landed (even before a failure) is served: rebuild and publish.
+                counts = await warehouse.arun(build_star_schema)
+                await warehouse.arun(lambda con: publish_snapshot(con, db_path, STAR_TABLES))
+            return SyncResult(report=report, star_counts=counts)
+        finally:
+            warehouse.close()
+            await close_client(client)
