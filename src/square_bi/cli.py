@@ -125,9 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--full-refresh", action="store_true", help="ignore checkpoints and re-read everything")
     sync.add_argument("--streams", type=_csv, default=None, help="only these streams (locations,catalog,orders)")
 
-    serve = sub.add_parser("serve", parents=[common], help="run the MCP server")
-    serve.add_argument("--db", type=Path, default=None, help="DuckDB file to answer from")
-    serve.add_argument("--transport", choices=["stdio"], default="stdio", help="MCP transport (default: stdio)")
+    serve = sub.add_parser("serve", parents=[common], help="run the MCP server (and keep the data fresh)")
+    serve.add_argument("--db", type=Path, default=None, help="DuckDB file to answer from and sync into")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio", help="MCP transport (default: stdio)")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP interface (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="HTTP port (default: 8000)")
+    serve.add_argument(
+        "--sync-every",
+        type=_positive_int,
+        default=15,
+        metavar="MINUTES",
+        help="sync from Square every N minutes (default: 15; needs SQUARE_ACCESS_TOKEN)",
+    )
+    serve.add_argument("--no-sync", action="store_true", help="serve only; never sync")
+    serve.add_argument(
+        "--http-token",
+        default=None,
+        help="require 'Authorization: Bearer TOKEN' on HTTP (default: $SQUARE_BI_HTTP_TOKEN, else none)",
+    )
 
     query = sub.add_parser(
         "query", parents=[common], help="query metrics from the shell, with the same compiler as the MCP tools"
@@ -196,11 +211,20 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from square_bi.server.app import build_server
+    from datetime import timedelta
+
+    from square_bi.server.run import ServeOptions, serve
 
     settings = load_settings()
-    server = build_server(_db_path(args, settings))
-    server.run(args.transport)
+    options = ServeOptions(
+        db=_db_path(args, settings),
+        transport=args.transport,
+        host=args.host,
+        port=args.port,
+        sync_every=None if args.no_sync else timedelta(minutes=args.sync_every),
+        http_token=args.http_token or settings.http_token,
+    )
+    serve(options, settings)
     return 0
 
 

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=6, ge=1, le=20, validation_alias="SQUARE_BI_MAX_ATTEMPTS")
     """Attempts per page before a stream gives up on 429s, 5xx and dropped connections."""
 
+    http_token: str | None = Field(default=None, validation_alias="SQUARE_BI_HTTP_TOKEN")
+    """Bearer token required by ``serve --transport http`` (unset: no authentication; loopback only)."""
+
     def base_url(self) -> str:
         """The API host to talk to: the explicit base URL, else Square's host for the environment."""
         return (self.square_base_url or SQUARE_HOSTS[self.square_environment]).rstrip("/")

@@ -91,7 +91,7 @@ async def test_a_stdio_client_session_lists_tools_and_queries_metrics(shop_db: P
     async with Client(params) as client:
         tools = await client.list_tools()
         result = await client.call_tool("query_metrics", {"metrics": ["order_count"]})
-    assert {t.name for t in tools.tools} == {"list_metrics", "query_metrics"}
+    assert {t.name for t in tools.tools} >= {"list_metrics", "query_metrics", "sync_status", "run_sync"}
     assert not result.is_error
     assert result.structured_content is not None
     assert int(result.structured_content["rows"][0][0]) > 0

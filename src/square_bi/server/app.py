@@ -23,7 +23,8 @@ from square_bi.errors import SquareBIError
 from square_bi.semantic import SemanticLayer, default_semantic_dir, load_semantic_layer
 from square_bi.server import service
 from square_bi.server.arguments import name_list
-from square_bi.server.results import MetricList, QueryMetricsResult, markdown_table
+from square_bi.server.results import MetricList, QueryMetricsResult, RunSyncResult, SyncStatus, markdown_table
+from square_bi.server.scheduler import SyncScheduler
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +42,16 @@ Dates are business dates: when the order closed, in the location's local time zo
 class AppState:
     db_path: Path
     layer: SemanticLayer
+    scheduler: SyncScheduler | None = None
+    """Keeps the data fresh in this process; None when serving only (no token, or --no-sync)."""
 
 
-def build_server(db_path: Path, semantic_dir: Path | None = None) -> MCPServer[AppState]:
-    """The square-bi MCP server answering from ``db_path``."""
+def build_server(
+    db_path: Path, semantic_dir: Path | None = None, *, scheduler: SyncScheduler | None = None
+) -> MCPServer[AppState]:
+    """The square-bi MCP server answering from ``db_path`` (its serving snapshot)."""
     layer = load_semantic_layer(semantic_dir or default_semantic_dir())
-    state = AppState(db_path=db_path, layer=layer)
+    state = AppState(db_path=db_path, layer=layer, scheduler=scheduler)
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -95,6 +100,32 @@ def build_server(db_path: Path, semantic_dir: Path | None = None) -> MCPServer[A
             content=[TextContent(type="text", text=_describe(result))],
             structured_content=result.model_dump(mode="json"),
         )
+
+    @server.tool(annotations=READ_ONLY)
+    def sync_status() -> SyncStatus:
+        """Where the data stands: per stream its watermark, last run, rows, dead letters and last error,
+        whether a sync is running in this server, and when the data was last refreshed."""
+        try:
+            return service.sync_status(state.db_path, state.scheduler)
+        except SquareBIError as exc:
+            raise ToolError(str(exc)) from exc
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True))
+    async def run_sync(streams: list[str] | str | None = None) -> RunSyncResult:
+        """Start an incremental sync from Square now, in the background; check sync_status for the result.
+
+        streams: optionally only these (locations, catalog, orders, ...); default all.
+        """
+        if state.scheduler is None:
+            raise ToolError(
+                "This server only serves data (started with --no-sync or without SQUARE_ACCESS_TOKEN); "
+                "run `square-bi sync --db ...` in a shell instead."
+            )
+        try:
+            wanted = name_list(streams, argument="streams") or None
+            return service.start_sync(state.scheduler, wanted)
+        except SquareBIError as exc:
+            raise ToolError(str(exc)) from exc
 
     return server
 

@@ -59,3 +59,26 @@ def markdown_table(columns: list[str], rows: list[list[Any]], *, max_rows: int =
     if len(rows) > max_rows:
         lines.append(f"... {len(rows) - max_rows} more rows in the structured result")
     return "\n".join(lines)
+
+
+class StreamFreshness(BaseModel):
+    stream: str
+    watermark: str | None = Field(description="Everything updated up to this moment (UTC) is in the warehouse.")
+    last_run_at: str | None
+    last_status: str | None
+    rows_total: int
+    dead_letters: int = Field(description="Records that failed validation and were set aside, not lost.")
+    last_error: str | None
+
+
+class SyncStatus(BaseModel):
+    streams: list[StreamFreshness]
+    data_freshness: str | None = Field(default=None, description="When the served snapshot was published (UTC).")
+    sync_running: bool = False
+    last_outcome: str | None = None
+    syncing_enabled: bool = Field(description="Whether this server syncs on a schedule.")
+
+
+class RunSyncResult(BaseModel):
+    started: bool
+    message: str

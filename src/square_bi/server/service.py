@@ -5,15 +5,27 @@ processes can answer from one database.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from square_bi.errors import SemanticError
+from square_bi.errors import ConfigError, SemanticError, did_you_mean
+from square_bi.extract.streams import STREAMS
 from square_bi.semantic import MetricQuery, QueryResult, SemanticLayer, run_query
-from square_bi.server.results import MetricColumn, MetricList, MetricSummary, QueryMetricsResult
+from square_bi.server.results import (
+    MetricColumn,
+    MetricList,
+    MetricSummary,
+    QueryMetricsResult,
+    RunSyncResult,
+    StreamFreshness,
+    SyncStatus,
+)
+from square_bi.server.scheduler import SyncScheduler
 from square_bi.warehouse.snapshot import open_snapshot
+from square_bi.warehouse.status import stream_status
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
@@ -95,3 +107,43 @@ def _freshness(con: duckdb.DuckDBPyConnection) -> str | None:
     except duckdb.Error:
         return None
     return row[0].isoformat() + "Z" if row and row[0] is not None else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value is not None else None
+
+
+def sync_status(db: Path, scheduler: SyncScheduler | None) -> SyncStatus:
+    streams = [
+        StreamFreshness(
+            stream=s.stream,
+            watermark=_iso(s.watermark),
+            last_run_at=_iso(s.last_run_at),
+            last_status=s.last_status,
+            rows_total=s.rows_total,
+            dead_letters=s.dead_letters,
+            last_error=s.last_error,
+        )
+        for s in stream_status(db)
+    ]
+    con = open_snapshot(db)
+    try:
+        row = con.execute("SELECT max(published_at) FROM snapshot_info").fetchone()
+    finally:
+        con.close()
+    return SyncStatus(
+        streams=streams,
+        data_freshness=_iso(row[0]) if row else None,
+        sync_running=bool(scheduler and scheduler.state.running),
+        last_outcome=scheduler.state.last_outcome if scheduler else None,
+        syncing_enabled=scheduler is not None,
+    )
+
+
+def start_sync(scheduler: SyncScheduler, streams: list[str] | None) -> RunSyncResult:
+    unknown = [name for name in streams or [] if name not in STREAMS]
+    if unknown:
+        raise ConfigError(did_you_mean(unknown[0], STREAMS, kind="stream"))
+    if scheduler.trigger(streams):
+        return RunSyncResult(started=True, message="Sync started; call sync_status to see when it finishes.")
+    return RunSyncResult(started=False, message="A sync is already running in this server; call sync_status.")
