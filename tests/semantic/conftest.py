@@ -42,10 +42,20 @@ CREATE TABLE dim_date (
 );
 CREATE TABLE fct_order_line_item (
     line_item_id VARCHAR PRIMARY KEY, order_id VARCHAR, line_item_uid VARCHAR,
-    location_id VARCHAR, item_variation_id VARCHAR, business_date DATE, business_hour INTEGER,
-    closed_at TIMESTAMP, order_state VARCHAR, item_type VARCHAR, is_return BOOLEAN,
-    quantity DECIMAL(18,5), gross_sales_amount BIGINT, discount_amount BIGINT, tax_amount BIGINT,
-    net_sales_amount BIGINT, total_amount BIGINT, currency VARCHAR
+    location_id VARCHAR, item_variation_id VARCHAR, customer_id VARCHAR, business_date DATE,
+    business_hour INTEGER, closed_at TIMESTAMP, order_state VARCHAR, order_source VARCHAR,
+    item_type VARCHAR, is_return BOOLEAN, returned_line_item_id VARCHAR, quantity DECIMAL(18,5),
+    gross_sales_amount BIGINT, modifiers_amount BIGINT, discount_amount BIGINT, tax_amount BIGINT,
+    additive_tax_amount BIGINT, inclusive_tax_amount BIGINT, net_sales_amount BIGINT,
+    total_amount BIGINT, currency VARCHAR
+);
+CREATE TABLE fct_order (
+    order_id VARCHAR PRIMARY KEY, location_id VARCHAR, customer_id VARCHAR, order_state VARCHAR,
+    order_source VARCHAR, created_at TIMESTAMP, closed_at TIMESTAMP, business_date DATE,
+    business_hour INTEGER, currency VARCHAR, total_amount BIGINT, tax_amount BIGINT,
+    discount_amount BIGINT, tip_amount BIGINT, service_charge_amount BIGINT,
+    sales_line_count BIGINT, return_line_count BIGINT, has_sales_line BOOLEAN, tender_count BIGINT,
+    card_amount BIGINT, cash_amount BIGINT, other_tender_amount BIGINT, processing_fee_amount BIGINT
 );
 """
 
@@ -132,17 +142,36 @@ def _date_rows(first: dt.date, last: dt.date) -> list[tuple[object, ...]]:
     return rows
 
 
+def customer_of(index: int) -> str | None:
+    """Every fourth order is anonymous; the others cycle through three customers."""
+    return None if index % 4 == 3 else f"C{index % 4 + 1}"
+
+
+def source_of(index: int) -> str:
+    return "Online" if index % 3 == 0 else "POS"
+
+
+def tip_of(index: int) -> int:
+    return 25 * (index % 3)
+
+
 def fact_rows(orders: list[Order], locations: list[Location]) -> list[tuple[object, ...]]:
-    """Fact rows of ``orders``; each line in its location's time zone and currency."""
+    """Fact rows of ``orders``; each line in its location's time zone and currency.
+
+    Per line: tax is 10% of gross (floored), a third of it inclusive; modifiers 50 on lines of
+    more than 500. Return rows are already negated in ``orders``.
+    """
     timezones = {location[0]: location[2] for location in locations}
     currencies = {location[0]: location[3] for location in locations}
     rows = []
-    for order_id, location_id, business_date, hour, lines, is_return in orders:
+    for index, (order_id, location_id, business_date, hour, lines, is_return) in enumerate(orders):
         day = dt.date.fromisoformat(business_date)
         local = dt.datetime.combine(day, dt.time(hour, 15), tzinfo=ZoneInfo(timezones[location_id]))
         closed_at = local.astimezone(dt.UTC).replace(tzinfo=None)
         for uid, variation, quantity, gross, discount in lines:
             tax = gross // 10
+            inclusive = tax // 3
+            modifiers = 50 if abs(gross) > 500 else 0
             rows.append(
                 (
                     f"{order_id}:{uid}",
@@ -150,19 +179,97 @@ def fact_rows(orders: list[Order], locations: list[Location]) -> list[tuple[obje
                     uid,
                     location_id,
                     variation,
+                    customer_of(index),
                     day,
                     hour,
                     closed_at,
                     "COMPLETED",
+                    source_of(index),
                     "ITEM" if variation else "CUSTOM_AMOUNT",
                     is_return,
+                    None,
                     Decimal(quantity),
                     gross,
+                    modifiers if gross >= 0 else -modifiers,
                     discount,
                     tax,
+                    tax - inclusive,
+                    inclusive,
                     gross - discount,
                     gross - discount + tax,
                     currencies[location_id],
+                )
+            )
+    return rows
+
+
+def order_rows(orders: list[Order], locations: list[Location]) -> list[tuple[object, ...]]:
+    """fct_order rows: the COMPLETED orders of ``orders`` plus, per location, an OPEN and a
+    CANCELED order carrying tips and fees that no metric may count."""
+    currencies = {location[0]: location[3] for location in locations}
+    lines = {row[1]: [] for row in fact_rows(orders, locations)}
+    for row in fact_rows(orders, locations):
+        lines[str(row[1])].append(row)
+    rows: list[tuple[object, ...]] = []
+    for index, (order_id, location_id, business_date, hour, _, is_return) in enumerate(orders):
+        own = lines[order_id]
+        total = sum(int(str(r[22])) for r in own)
+        tip = 0 if is_return else tip_of(index)
+        card = index % 2 == 0
+        rows.append(
+            (
+                order_id,
+                location_id,
+                customer_of(index),
+                "COMPLETED",
+                source_of(index),
+                None,
+                None,
+                dt.date.fromisoformat(business_date),
+                hour,
+                currencies[location_id],
+                total + tip,
+                sum(int(str(r[18])) for r in own),
+                sum(int(str(r[17])) for r in own),
+                tip,
+                0,
+                0 if is_return else len(own),
+                len(own) if is_return else 0,
+                not is_return,
+                1,
+                total + tip if card else 0,
+                0 if card else total + tip,
+                0,
+                30 if card and not is_return else 0,
+            )
+        )
+    for location_id, _, _, currency, _, _ in locations:
+        for state in ("OPEN", "CANCELED"):
+            rows.append(
+                (
+                    f"{state}-{location_id}",
+                    location_id,
+                    "C1",
+                    state,
+                    "POS",
+                    None,
+                    None,
+                    dt.date(2024, 3, 5),
+                    9,
+                    currency,
+                    999,
+                    0,
+                    0,
+                    500,
+                    0,
+                    0,
+                    0,
+                    False,
+                    1,
+                    999,
+                    0,
+                    0,
+                    77,
                 )
             )
     return rows
@@ -177,9 +284,9 @@ def build_star_schema(
     dates = _date_rows(dt.date(2024, 2, 1), dt.date(2024, 3, 31))
     connection.executemany("INSERT INTO dim_date VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", dates)
     connection.executemany(
-        "INSERT INTO fct_order_line_item VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        fact_rows(orders, locations),
+        f"INSERT INTO fct_order_line_item VALUES ({', '.join('?' * 24)})", fact_rows(orders, locations)
     )
+    connection.executemany(f"INSERT INTO fct_order VALUES ({', '.join('?' * 23)})", order_rows(orders, locations))
     return connection
 
 

@@ -28,7 +28,24 @@ def test_default_semantic_dir_is_the_semantic_folder_at_the_repo_root() -> None:
 def test_the_repo_yaml_declares_gross_sales_and_order_count_with_labels_units_and_synonyms(
     semantic_layer: SemanticLayer,
 ) -> None:
-    assert set(semantic_layer.metrics) == {"gross_sales", "order_count"}
+    assert set(semantic_layer.metrics) == {
+        "gross_sales",
+        "returns",
+        "discounts",
+        "net_sales",
+        "taxes",
+        "tips",
+        "processing_fees",
+        "total_collected",
+        "order_count",
+        "items_sold",
+        "average_order_value",
+        "items_per_order",
+        "unique_customers",
+        "discount_rate",
+        "net_sales_week_over_week",
+        "net_sales_month_to_date",
+    }
     gross_sales = semantic_layer.metrics["gross_sales"]
     assert (gross_sales.label, gross_sales.unit, gross_sales.measure) == (
         "Gross sales",
@@ -57,6 +74,7 @@ def test_semantic_models_point_at_the_star_schema_tables_in_main(semantic_layer:
         "order_line_item": ("main", "fct_order_line_item"),
         "location": ("main", "dim_location"),
         "item": ("main", "dim_item"),
+        "order": ("main", "fct_order"),
     }
 
 
@@ -81,7 +99,6 @@ def test_dimensions_of_the_fact_location_and_item_are_reachable_as_dunder_paths(
         "order_line_item__business_date__month",
         "order_line_item__business_date__quarter",
         "order_line_item__business_date__year",
-        "order_line_item__business_hour",
         "order_line_item__item_type",
         "order_line_item__is_return",
         "order_line_item__currency",
@@ -93,6 +110,13 @@ def test_dimensions_of_the_fact_location_and_item_are_reachable_as_dunder_paths(
         "item__name",
         "item__variation_name",
         "item__category",
+        *(f"order__business_date__{grain}" for grain in ("day", "week", "month", "quarter", "year")),
+        "order__hour_of_day",
+        "order__day_of_week",
+        "order__source",
+        "order__state",
+        "order__currency",
+        *(f"order__location__{name}" for name in ("name", "city", "timezone", "status", "currency")),
     }
 
 

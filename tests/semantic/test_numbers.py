@@ -233,7 +233,7 @@ def test_the_result_carries_metric_metadata_with_the_currency(
         description=semantic_layer.metrics["order_count"].description,
         currency=None,
     )
-    assert result.sql.startswith("SELECT CAST(SUM(")
+    assert result.sql.startswith("SELECT gross_sales_amount AS gross_sales")
 
 
 def test_the_result_says_which_date_and_week_start_metric_time_used(
@@ -264,8 +264,9 @@ def add_toronto(connection: duckdb.DuckDBPyConnection) -> None:
         "INSERT INTO dim_location VALUES ('L4', 'Toronto Roastery', 'America/Toronto', 'CAD', 'ACTIVE', 'Toronto')"
     )
     connection.execute(
-        """INSERT INTO fct_order_line_item VALUES ('C1:a', 'C1', 'a', 'L4', 'V1', DATE '2024-03-05', 9,
-           TIMESTAMP '2024-03-05 14:15:00', 'COMPLETED', 'ITEM', false, 1, 625, 0, 81, 625, 706, 'CAD')"""
+        """INSERT INTO fct_order_line_item VALUES ('C1:a', 'C1', 'a', 'L4', 'V1', NULL, DATE '2024-03-05', 9,
+           TIMESTAMP '2024-03-05 14:15:00', 'COMPLETED', 'POS', 'ITEM', false, NULL, 1, 625, 0, 0, 81, 81, 0,
+           625, 706, 'CAD')"""
     )
 
 

@@ -81,6 +81,8 @@ def convert_dbt_sources(sources: Sequence[YamlSource], *, schema: str = DEFAULT_
                 elif key == "semantic_models":
                     body = _semantic_model_body(item, origin, schema, issues)
                     documents.append(DsiDocument("semantic_model", body, origin))
+                elif key == "metrics":
+                    documents.append(DsiDocument("metric", _metric_body(item), origin))
                 else:
                     documents.append(DsiDocument(_LIST_KEYS[key], copy.deepcopy(item), origin))
     documents.extend(_project_configuration(spines, sources, schema, issues))
@@ -100,6 +102,21 @@ def _semantic_model_body(item: dict[str, Any], origin: Origin, schema: str, issu
         issues.append(origin.issue("needs `model: ref('<table>')` naming a star-schema table", *where))
         return body
     body["node_relation"] = {"alias": match.group(1), "schema_name": schema}
+    return body
+
+
+def _metric_body(item: dict[str, Any]) -> dict[str, Any]:
+    """dbt accepts a bare metric name for a ratio's numerator / denominator and in a derived
+    metric's ``metrics:`` list; dbt-semantic-interfaces wants ``{name: ...}`` mappings."""
+    body = copy.deepcopy(item)
+    params = body.get("type_params")
+    if not isinstance(params, dict):
+        return body
+    for key in ("numerator", "denominator"):
+        if isinstance(params.get(key), str):
+            params[key] = {"name": params[key]}
+    if isinstance(params.get("metrics"), list):
+        params["metrics"] = [{"name": m} if isinstance(m, str) else m for m in params["metrics"]]
     return body
 
 

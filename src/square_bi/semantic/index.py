@@ -17,18 +17,20 @@ from typing import Any
 import sqlglot
 from dbt_semantic_interfaces.implementations.elements.dimension import PydanticDimension
 from dbt_semantic_interfaces.implementations.elements.measure import PydanticMeasure
-from dbt_semantic_interfaces.implementations.metric import PydanticMetric
+from dbt_semantic_interfaces.implementations.metric import PydanticMetric, PydanticMetricInput, PydanticMetricTimeWindow
 from dbt_semantic_interfaces.implementations.semantic_manifest import PydanticSemanticManifest
 from dbt_semantic_interfaces.implementations.semantic_model import PydanticSemanticModel
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from square_bi.errors import did_you_mean
 from square_bi.semantic.dbt_format import DsiDocument
 from square_bi.semantic.errors import SemanticYamlError, YamlIssue
 from square_bi.semantic.model import (
     DUNDER,
     METRIC_TIME,
     AggregationType,
+    Cumulative,
     Dimension,
     DimensionGroupBy,
     DimensionType,
@@ -38,8 +40,10 @@ from square_bi.semantic.model import (
     JoinStep,
     Measure,
     Metric,
+    MetricInput,
     MetricTimeGroupBy,
     MetricType,
+    Offset,
     SemanticLayer,
     SemanticModel,
     TimeGrain,
@@ -86,7 +90,8 @@ def build_layer(directory: Path, manifest: PydanticSemanticManifest, documents: 
         models[model.name] = _semantic_model(model, issues)
         for index, measure in enumerate(model.measures):
             measures[measure.name] = _measure(model, index, measure, issues)
-    metrics = {metric.name: _metric(metric, measures) for metric in manifest.metrics}
+    metrics = {metric.name: _metric(metric, measures, issues) for metric in manifest.metrics}
+    _check_metric_inputs(metrics, issues)
     if issues.found:
         raise SemanticYamlError(issues.found)
     sources = sorted({measure.semantic_model for measure in measures.values()})
@@ -101,17 +106,19 @@ def build_layer(directory: Path, manifest: PydanticSemanticManifest, documents: 
     )
 
 
-def _parse_expr(text: str | None, default: str, issues: _Issues, model: str, *at: str | int) -> exp.Expr:
+def _parse_expr(
+    text: str | None, default: str, issues: _Issues, model: str, *at: str | int, kind: str = "semantic_model"
+) -> exp.Expr:
     source = str(text) if text is not None else default
     try:
         parsed = sqlglot.parse_one(source, read=SOURCE_DIALECT)
     except SqlglotError as error:
         reason = str(error).splitlines()[0]
-        issues.add("semantic_model", model, f"expr {source!r} is not valid SQL: {reason}", *at, "expr")
+        issues.add(kind, model, f"expr {source!r} is not valid SQL: {reason}", *at, "expr")
         return exp.Null()
     if parsed.find(*_FORBIDDEN_IN_EXPR):
         message = f"expr {source!r} must be an expression over the table's columns, not a query or statement"
-        issues.add("semantic_model", model, message, *at, "expr")
+        issues.add(kind, model, message, *at, "expr")
         return exp.Null()
     if text is None:  # a bare name is always a column, even one that reads like a keyword
         return exp.Column(this=exp.to_identifier(default))
@@ -182,11 +189,16 @@ def _measure(model: PydanticSemanticModel, index: int, measure: PydanticMeasure,
     )
 
 
-def _metric(metric: PydanticMetric, measures: Mapping[str, Measure]) -> Metric:
+def _metric(metric: PydanticMetric, measures: Mapping[str, Measure], issues: _Issues) -> Metric:
     meta = _meta(metric.config)
-    measure_input = metric.type_params.measure
+    params = metric.type_params
+    measure_input = params.measure
     measure = measures.get(measure_input.name) if measure_input is not None else None
     unit = meta.get("unit") or (measure.unit.value if measure is not None else Unit.NUMBER.value)
+    problems: list[str] = []
+    expr = None
+    if params.expr is not None and metric.type is MetricType.DERIVED:
+        expr = _parse_expr(params.expr, "", issues, metric.name, "type_params", kind="metric")
     return Metric(
         name=metric.name,
         label=metric.label or metric.name.replace("_", " ").capitalize(),
@@ -195,23 +207,98 @@ def _metric(metric: PydanticMetric, measures: Mapping[str, Measure]) -> Metric:
         unit=Unit(unit),
         measure=measure.name if measure is not None else None,
         synonyms=tuple(meta.get("synonyms", ())),
-        unsupported=_unsupported(metric, measure),
+        numerator=_input(params.numerator, problems),
+        denominator=_input(params.denominator, problems),
+        inputs=tuple(i for i in (_input(m, problems) for m in params.metrics or []) if i is not None),
+        expr=expr,
+        cumulative=_cumulative(metric, problems),
+        unsupported=_unsupported(metric, measure, problems),
     )
 
 
-def _unsupported(metric: PydanticMetric, measure: Measure | None) -> str | None:
+def _window(window: PydanticMetricTimeWindow | None, problems: list[str]) -> Offset | None:
+    if window is None:
+        return None
+    grain = window.granularity.lower().rstrip("s")
+    if grain not in [g.value for g in TimeGrain]:
+        problems.append(f"window grain {window.granularity!r} is not supported")
+        return None
+    return Offset(window.count, TimeGrain(grain))
+
+
+def _input(item: PydanticMetricInput | None, problems: list[str]) -> MetricInput | None:
+    if item is None:
+        return None
+    if item.filter is not None:
+        problems.append("filters on input metrics are not supported yet")
+    if item.offset_to_grain is not None:
+        problems.append("offset_to_grain is not supported yet")
+    return MetricInput(name=item.name, alias=item.alias, offset=_window(item.offset_window, problems))
+
+
+def _cumulative(metric: PydanticMetric, problems: list[str]) -> Cumulative | None:
+    if metric.type is not MetricType.CUMULATIVE:
+        return None
+    params = metric.type_params
+    cumulative = params.cumulative_type_params
+    window = (cumulative.window if cumulative is not None else None) or params.window
+    to_date = (cumulative.grain_to_date if cumulative is not None else None) or params.grain_to_date
+    grain = None
+    if to_date is not None:
+        text = str(getattr(to_date, "value", to_date)).lower()
+        if text in [g.value for g in TimeGrain]:
+            grain = TimeGrain(text)
+        else:
+            problems.append(f"grain_to_date {text!r} is not supported")
+    period_agg = cumulative.period_agg.value if cumulative is not None else "first"
+    return Cumulative(window=_window(window, problems), grain_to_date=grain, period_agg=period_agg)
+
+
+def _unsupported(metric: PydanticMetric, measure: Measure | None, problems: list[str]) -> str | None:
+    if problems:
+        return "; ".join(dict.fromkeys(problems))
     measure_input = metric.type_params.measure
-    if metric.type is not MetricType.SIMPLE:
+    if metric.type not in (MetricType.SIMPLE, MetricType.CUMULATIVE, MetricType.RATIO, MetricType.DERIVED):
         return f"{metric.type.value} metrics are not supported yet"
+    if metric.filter is not None:
+        return "metric filters are not supported yet"
+    if metric.type in (MetricType.RATIO, MetricType.DERIVED):
+        return None
     if measure is None or measure_input is None:
-        return "simple metrics without a measure are not supported yet"
-    if metric.filter is not None or measure_input.filter is not None:
+        return f"{metric.type.value} metrics without a measure are not supported yet"
+    if measure_input.filter is not None:
         return "metric filters are not supported yet"
     if measure_input.join_to_timespine or measure_input.fill_nulls_with is not None or measure_input.alias:
         return "join_to_timespine, fill_nulls_with and alias on a measure input are not supported yet"
     if measure.agg not in _SUPPORTED_AGGS:
         return f"aggregation {measure.agg.value!r} is not supported yet"
     return None
+
+
+def _check_metric_inputs(metrics: Mapping[str, Metric], issues: _Issues) -> None:
+    """A derived ``expr`` may name only its inputs (by alias when given); no cycles."""
+    for metric in metrics.values():
+        if metric.expr is None:
+            continue
+        known = {item.expr_name for item in metric.inputs}
+        for column in metric.expr.find_all(exp.Column):
+            if column.table or column.name not in known:
+                message = did_you_mean(column.sql(), sorted(known), kind="input metric in expr")
+                issues.add("metric", metric.name, f"metric {metric.name!r}: {message}", "type_params", "expr")
+    for name in metrics:
+        _check_acyclic(name, metrics, (), issues)
+
+
+def _check_acyclic(name: str, metrics: Mapping[str, Metric], seen: tuple[str, ...], issues: _Issues) -> None:
+    if name in seen:
+        issues.add("metric", seen[0], f"metric {seen[0]!r} depends on itself: {' -> '.join((*seen, name))}")
+        return
+    metric = metrics.get(name)
+    if metric is None:
+        return
+    for item in (metric.numerator, metric.denominator, *metric.inputs):
+        if item is not None:
+            _check_acyclic(item.name, metrics, (*seen, name), issues)
 
 
 def _meta(config: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from square_bi.semantic.errors import UnknownNameError
 __all__ = [
     "METRIC_TIME",
     "AggregationType",
+    "Cumulative",
     "Dimension",
     "DimensionGroupBy",
     "DimensionType",
@@ -28,8 +29,10 @@ __all__ = [
     "JoinStep",
     "Measure",
     "Metric",
+    "MetricInput",
     "MetricTimeGroupBy",
     "MetricType",
+    "Offset",
     "SemanticLayer",
     "SemanticModel",
     "TimeGrain",
@@ -99,6 +102,44 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Offset:
+    """A whole number of calendar periods, e.g. ``1 week`` (an offset window or a cumulative window)."""
+
+    count: int
+    grain: TimeGrain
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.grain.value}{'s' if self.count != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    """A metric used by a ratio or derived metric; ``alias`` is its name in a derived ``expr``."""
+
+    name: str
+    alias: str | None = None
+    offset: Offset | None = None
+    """``offset_window``: the input's value that many periods earlier (period over period)."""
+
+    @property
+    def expr_name(self) -> str:
+        return self.alias or self.name
+
+
+@dataclass(frozen=True)
+class Cumulative:
+    """A cumulative metric's accumulation: a trailing ``window``, a ``grain_to_date``, or all time.
+
+    ``period_agg`` says which day's value stands for a coarser period: ``last`` (square-bi's
+    reading: the value at the period's end), ``first`` or ``average``.
+    """
+
+    window: Offset | None = None
+    grain_to_date: TimeGrain | None = None
+    period_agg: str = "last"
+
+
+@dataclass(frozen=True)
 class Metric:
     name: str
     label: str
@@ -109,6 +150,13 @@ class Metric:
     synonyms: tuple[str, ...] = ()
     unsupported: str | None = None
     """Why this compiler cannot answer the metric yet (``None`` when it can)."""
+    numerator: MetricInput | None = None
+    denominator: MetricInput | None = None
+    inputs: tuple[MetricInput, ...] = ()
+    """A derived metric's input metrics."""
+    expr: exp.Expr | None = None
+    """A derived metric's expression over its inputs' ``expr_name`` (parsed, unqualified columns)."""
+    cumulative: Cumulative | None = None
 
 
 @dataclass(frozen=True)
@@ -191,18 +239,32 @@ class SemanticLayer:
         return self.measures[metric.measure]
 
     def source_model_of(self, metric: Metric) -> SemanticModel:
+        """The semantic model of a simple or cumulative metric's measure."""
         return self.semantic_models[self.measure_of(metric).semantic_model]
+
+    def input_metrics_of(self, metric: Metric) -> tuple[MetricInput, ...]:
+        """The metrics a ratio (numerator, denominator) or derived metric is computed from."""
+        pair = tuple(i for i in (metric.numerator, metric.denominator) if i is not None)
+        return pair + metric.inputs
+
+    def measures_of(self, metric: Metric) -> tuple[Measure, ...]:
+        """Every measure ``metric`` aggregates, through ratio and derived inputs, in order."""
+        if metric.measure is not None:
+            return (self.measure_of(metric),)
+        found: dict[str, Measure] = {}
+        for item in self.input_metrics_of(metric):
+            for measure in self.measures_of(self.metric(item.name)):
+                found.setdefault(measure.name, measure)
+        return tuple(found.values())
 
     def group_bys_for(self, metrics: Iterable[str]) -> dict[str, GroupBy]:
         """Canonical group-by names usable with every one of ``metrics`` (aliases left out)."""
         result: dict[str, GroupBy] | None = None
         for name in metrics:
-            metric = self.metric(name)
-            if metric.measure is None:
-                continue
-            available = self.group_bys.get(self.measure_of(metric).semantic_model, {})
-            canonical = {key: value for key, value in available.items() if key == value.name}
-            result = canonical if result is None else {k: v for k, v in result.items() if k in canonical}
+            for measure in self.measures_of(self.metric(name)):
+                available = self.group_bys.get(measure.semantic_model, {})
+                canonical = {key: value for key, value in available.items() if key == value.name}
+                result = canonical if result is None else {k: v for k, v in result.items() if k in canonical}
         return dict(sorted((result or {}).items()))
 
     def _synonym_hint(self, name: str) -> str:

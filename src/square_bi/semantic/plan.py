@@ -1,19 +1,26 @@
-"""The compiler's front end: resolve every name of a query, then plan tables and joins.
+"""The compiler's plan: which aggregations (nodes) a resolved query needs, and how metrics combine.
 
-``resolve_query`` checks each name against the layer before anything else happens (an unknown or
-hostile name raises :class:`UnknownNameError` listing the valid ones); ``plan_query`` decides the
-source table, the LEFT JOINs the group-bys need (and no others) and the output columns,
-including, when money is asked for, each group's currency (:class:`PlannedCurrency`).
+Every metric is lowered to an expression over *leaves*: one aggregated measure each, computed in
+a *node*. A node aggregates one semantic model's rows (with only the joins its group-bys and
+filters need) at the query grain; nodes are keyed by (source model, offset window, cumulative
+spec), so measures of different facts are aggregated separately and can never fan each other out.
+The compiler then combines the nodes on the group-by keys (a null-safe full outer join) and
+computes ratio and derived metrics from the combined row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 
-from square_bi.semantic.errors import UnknownNameError, UnsupportedQueryError
+from sqlglot import exp
+
+from square_bi.semantic.errors import UnsupportedQueryError
 from square_bi.semantic.model import (
     DUNDER,
+    METRIC_TIME,
+    AggregationType,
+    Cumulative,
     Dimension,
     DimensionGroupBy,
     Entity,
@@ -21,47 +28,54 @@ from square_bi.semantic.model import (
     Measure,
     Metric,
     MetricTimeGroupBy,
+    MetricType,
+    Offset,
     SemanticLayer,
     SemanticModel,
     TimeGrain,
+    TimeSpine,
     Unit,
 )
-from square_bi.semantic.query import MetricQuery
+from square_bi.semantic.query import Filter
+from square_bi.semantic.resolve import OrderBy, ResolvedQuery
 
 __all__ = [
-    "OrderBy",
-    "PlannedCurrency",
+    "Leaf",
+    "Node",
+    "NodeKey",
     "PlannedDimension",
+    "PlannedFilter",
     "PlannedJoin",
     "PlannedMetric",
     "QueryPlan",
-    "ResolvedQuery",
     "plan_query",
-    "resolve_query",
 ]
 
-
-@dataclass(frozen=True)
-class OrderBy:
-    name: str
-    descending: bool = False
+_ADDITIVE = (AggregationType.SUM, AggregationType.COUNT, AggregationType.SUM_BOOLEAN)
 
 
 @dataclass(frozen=True)
-class ResolvedQuery:
-    """A query whose every name is a layer object; one source semantic model (for now)."""
-
-    source: SemanticModel
-    metrics: tuple[Metric, ...]
-    measures: tuple[Measure, ...]
-    group_by: tuple[GroupBy, ...]
-    order_by: tuple[OrderBy, ...]
-    limit: int | None
+class NodeKey:
+    source: str
+    offset: Offset | None = None
+    cumulative: Cumulative | None = None
 
     @property
-    def agg_time_dimension(self) -> Dimension:
-        """What ``metric_time`` means for this query's metrics."""
-        return self.source.dimensions[self.measures[0].agg_time_dimension]
+    def tag(self) -> str:
+        """Suffix naming this kind of aggregation: ``""``, ``offset_1_week``, ``to_date_month_last``."""
+        parts = []
+        if self.offset is not None:
+            parts.append(f"offset_{self.offset.count}_{self.offset.grain.value}")
+        if self.cumulative is not None:
+            spec = self.cumulative
+            if spec.grain_to_date is not None:
+                parts.append(f"to_date_{spec.grain_to_date.value}")
+            elif spec.window is not None:
+                parts.append(f"window_{spec.window.count}_{spec.window.grain.value}")
+            else:
+                parts.append("all_time")
+            parts.append(spec.period_agg)
+        return DUNDER.join(parts)
 
 
 @dataclass(frozen=True)
@@ -82,178 +96,261 @@ class PlannedDimension:
     dimension: Dimension
     grain: TimeGrain | None = None
 
+    @property
+    def is_metric_time(self) -> bool:
+        return self.name.startswith(METRIC_TIME + DUNDER)
+
+
+@dataclass(frozen=True)
+class PlannedFilter:
+    dimension: PlannedDimension
+    filter: Filter
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One aggregated measure of one node, a column of the combined row."""
+
+    column: str
+    measure: Measure
+
+
+@dataclass
+class Node:
+    """One aggregation of one semantic model at the query grain."""
+
+    alias: str
+    key: NodeKey
+    source: SemanticModel
+    source_alias: str
+    time_dimension: Dimension
+    joins: tuple[PlannedJoin, ...] = ()
+    dimensions: tuple[PlannedDimension, ...] = ()
+    filters: tuple[PlannedFilter, ...] = ()
+    leaves: list[Leaf] = field(default_factory=list)
+
+    @property
+    def currency(self) -> Dimension | None:
+        """The currency dimension of this node's money measures (one per semantic model)."""
+        names = [leaf.measure.currency_dimension for leaf in self.leaves if leaf.measure.unit is Unit.MONEY]
+        name = next((n for n in names if n is not None), None)
+        return self.source.dimensions[name] if name is not None else None
+
+    @property
+    def currency_columns(self) -> tuple[str, str]:
+        """Hidden ``MIN`` / ``MAX`` currency column names (``__`` prefix: no metric can clash)."""
+        return f"__{self.alias}__currency_min", f"__{self.alias}__currency_max"
+
 
 @dataclass(frozen=True)
 class PlannedMetric:
     name: str
     metric: Metric
-    measure: Measure
-    table_alias: str
-
-
-@dataclass(frozen=True)
-class PlannedCurrency:
-    """The currency of each result group's money, for the money measures whose currency is
-    ``dimension``: selected as ``MIN(..) AS <min_name>, MAX(..) AS <max_name>`` (trailing columns
-    the runner strips). Equal, the group holds one currency (the two are NULL when it holds none);
-    different, the group would add up amounts in several currencies.
-    """
-
-    dimension: Dimension
-    table_alias: str
-    min_name: str
-    max_name: str
-    group_by: str | None = None
-    """The group-by name when the query groups by this very dimension (each row one currency)."""
+    expression: exp.Expr
+    """Over leaf columns of the combined row (unqualified)."""
+    money_measures: tuple[Measure, ...] = ()
+    """The money measures behind it: its rows must each be in one currency."""
 
 
 @dataclass(frozen=True)
 class QueryPlan:
-    source: SemanticModel
-    source_alias: str
-    joins: tuple[PlannedJoin, ...]
-    dimensions: tuple[PlannedDimension, ...]
+    nodes: tuple[Node, ...]
+    dimensions: tuple[str, ...]
     metrics: tuple[PlannedMetric, ...]
     order_by: tuple[OrderBy, ...]
     limit: int | None
-    currencies: tuple[PlannedCurrency, ...] = ()
-    """One per currency dimension of the money metrics; empty when no metric is money."""
+    currency_group_by: tuple[str, ...] = ()
+    """Group-by names that are the money measures' own currency dimension (each row one currency)."""
+    start: dt.date | None = None
+    end: dt.date | None = None
+    time_spine: TimeSpine | None = None
 
-
-# -- resolve ----------------------------------------------------------------------------------
-
-
-def _normal(name: str) -> str:
-    return name.strip().lower()
-
-
-def resolve_query(layer: SemanticLayer, query: MetricQuery) -> ResolvedQuery:
-    metrics = tuple({m.name: m for m in (layer.metric(_normal(n)) for n in query.metrics)}.values())
-    for metric in metrics:
-        if metric.unsupported is not None:
-            raise UnsupportedQueryError(f"Metric {metric.name!r} cannot be answered yet: {metric.unsupported}.")
-    measures = tuple(layer.measure_of(metric) for metric in metrics)
-    sources = sorted({measure.semantic_model for measure in measures})
-    if len(sources) > 1:
-        raise UnsupportedQueryError(
-            f"Metrics {[m.name for m in metrics]} come from different semantic models {sources}; "
-            "ask for them in separate queries (combining them is not supported yet)."
-        )
-    source = layer.semantic_models[sources[0]]
-    available = layer.group_bys.get(source.name, {})
-    group_by = _resolve_group_by(query.group_by, available, layer, metrics)
-    if any(isinstance(g, MetricTimeGroupBy) for g in group_by):
-        time_dims = sorted({measure.agg_time_dimension for measure in measures})
-        if len(time_dims) > 1:
-            raise UnsupportedQueryError(
-                f"metric_time means different time dimensions {time_dims} for these metrics; "
-                "ask for them in separate queries."
-            )
-    order_by = _resolve_order_by(query.order_by, available, metrics, group_by)
-    return ResolvedQuery(source, metrics, measures, group_by, order_by, query.limit)
-
-
-def _resolve_group_by(
-    names: Sequence[str], available: Mapping[str, GroupBy], layer: SemanticLayer, metrics: Sequence[Metric]
-) -> tuple[GroupBy, ...]:
-    resolved: dict[str, GroupBy] = {}
-    for raw in names:
-        item = available.get(_normal(raw))
-        if item is None:
-            hint = ""
-            if _normal(raw) in layer.metrics:
-                hint = f"{raw!r} is a metric: put it in metrics, not group_by."
-            valid = layer.group_bys_for(m.name for m in metrics)
-            raise UnknownNameError(raw, valid, kind="group_by dimension", hint=hint)
-        resolved.setdefault(item.name, item)
-    return tuple(resolved.values())
-
-
-def _resolve_order_by(
-    names: Sequence[str], available: Mapping[str, GroupBy], metrics: Sequence[Metric], group_by: Sequence[GroupBy]
-) -> tuple[OrderBy, ...]:
-    selected = [m.name for m in metrics] + [g.name for g in group_by]
-    resolved: dict[str, OrderBy] = {}
-    for raw in names:
-        text = raw.strip()
-        descending = text.startswith("-")
-        name = _normal(text[1:] if descending or text.startswith("+") else text)
-        alias = available.get(name)
-        canonical = alias.name if name not in selected and alias is not None else name
-        if canonical not in selected:
-            raise UnknownNameError(
-                raw, selected, kind="order_by name", hint="Order by a selected metric or group_by name."
-            )
-        resolved.setdefault(canonical, OrderBy(canonical, descending))
-    return tuple(resolved.values())
-
-
-# -- plan -------------------------------------------------------------------------------------
+    @property
+    def source(self) -> SemanticModel:
+        return self.nodes[0].source
 
 
 def plan_query(layer: SemanticLayer, resolved: ResolvedQuery) -> QueryPlan:
-    """Tables, joins and columns for a resolved query: only the joins its group-bys need."""
-    join_paths = {
-        DUNDER.join(step.entity for step in g.path[: i + 1]): g.path[: i + 1]
-        for g in resolved.group_by
-        if isinstance(g, DimensionGroupBy)
-        for i in range(len(g.path))
-    }
-    source_alias = _fresh_alias(resolved.source.name, set(join_paths))
-    joins = []
-    for alias, path in join_paths.items():
-        step = path[-1]
-        left_alias = DUNDER.join(s.entity for s in path[:-1]) or source_alias
-        left_model = layer.semantic_models[step.from_model]
-        right_model = layer.semantic_models[step.to_model]
-        joins.append(
-            PlannedJoin(
-                alias=alias,
-                model=right_model,
-                left_alias=left_alias,
-                left=left_model.entities[step.entity],
-                right=right_model.entities[step.entity],
-            )
+    planner = _Planner(layer, resolved)
+    metrics = tuple(planner.plan_metric(metric) for metric in resolved.metrics)
+    nodes = tuple(planner.nodes.values())
+    currency_group_by = tuple(
+        name
+        for name in resolved.group_by
+        if any(
+            isinstance(g := layer.group_bys[node.source.name][name], DimensionGroupBy)
+            and not g.path
+            and node.currency is not None
+            and g.dimension.name == node.currency.name
+            for node in nodes
         )
-    dimensions = tuple(_planned_dimension(g, resolved, source_alias) for g in resolved.group_by)
-    metrics = tuple(
-        PlannedMetric(metric.name, metric, measure, source_alias)
-        for metric, measure in zip(resolved.metrics, resolved.measures, strict=True)
     )
     return QueryPlan(
-        source=resolved.source,
-        source_alias=source_alias,
-        joins=tuple(joins),
-        dimensions=dimensions,
+        nodes=nodes,
+        dimensions=resolved.group_by,
         metrics=metrics,
         order_by=resolved.order_by,
         limit=resolved.limit,
-        currencies=_planned_currencies(resolved, source_alias),
+        currency_group_by=currency_group_by,
+        start=resolved.start,
+        end=resolved.end,
+        time_spine=layer.time_spine,
     )
 
 
-def _planned_currencies(resolved: ResolvedQuery, source_alias: str) -> tuple[PlannedCurrency, ...]:
-    """Hidden column names start with ``__``: no metric or group-by name can (dbt names cannot)."""
-    names = dict.fromkeys(
-        m.currency_dimension for m in resolved.measures if m.unit is Unit.MONEY and m.currency_dimension is not None
-    )
-    grouped = {g.dimension.name: g.name for g in resolved.group_by if isinstance(g, DimensionGroupBy) and not g.path}
-    return tuple(
-        PlannedCurrency(
-            dimension=resolved.source.dimensions[name],
-            table_alias=source_alias,
-            min_name=f"__{name}_min",
-            max_name=f"__{name}_max",
-            group_by=grouped.get(name),
+class _Planner:
+    def __init__(self, layer: SemanticLayer, resolved: ResolvedQuery) -> None:
+        self.layer = layer
+        self.resolved = resolved
+        self.nodes: dict[NodeKey, Node] = {}
+
+    def plan_metric(self, metric: Metric) -> PlannedMetric:
+        expression = self.lower(metric, None)
+        money = tuple(m for m in self.layer.measures_of(metric) if m.unit is Unit.MONEY)
+        return PlannedMetric(metric.name, metric, expression, money)
+
+    def lower(self, metric: Metric, offset: Offset | None) -> exp.Expr:
+        """``metric`` as an expression over leaf columns, ``offset`` earlier when given."""
+        if metric.type is MetricType.RATIO:
+            assert metric.numerator is not None and metric.denominator is not None
+            numerator = self._input(metric.numerator.name, metric.numerator.offset, offset, metric)
+            denominator = self._input(metric.denominator.name, metric.denominator.offset, offset, metric)
+            return safe_divide(numerator, denominator)
+        if metric.type is MetricType.DERIVED:
+            assert metric.expr is not None
+            values = {i.expr_name: self._input(i.name, i.offset, offset, metric) for i in metric.inputs}
+
+            def substitute(node: exp.Expr) -> exp.Expr:
+                if isinstance(node, exp.Column):
+                    value = values[node.name].copy()
+                    return value if isinstance(value, exp.Column) else exp.paren(value, copy=False)
+                return node
+
+            def make_safe(node: exp.Expr) -> exp.Expr:
+                return safe_divide(node.this, node.expression) if isinstance(node, exp.Div) else node
+
+            tree = metric.expr.transform(substitute).transform(make_safe)
+            return tree
+        measure = self.layer.measure_of(metric)
+        if metric.cumulative is not None and offset is not None:
+            raise UnsupportedQueryError(f"An offset of cumulative metric {metric.name!r} is not supported yet.")
+        key = NodeKey(measure.semantic_model, offset, metric.cumulative)
+        return exp.column(exp.to_identifier(self._leaf(key, measure, metric).column))
+
+    def _input(self, name: str, own: Offset | None, outer: Offset | None, parent: Metric) -> exp.Expr:
+        if own is not None and outer is not None:
+            raise UnsupportedQueryError(f"Metric {parent.name!r} nests offset windows, which is not supported yet.")
+        return self.lower(self.layer.metric(name), own or outer)
+
+    def _leaf(self, key: NodeKey, measure: Measure, metric: Metric) -> Leaf:
+        node = self.nodes.get(key)
+        if node is None:
+            node = self.nodes[key] = self._node(key, metric)
+        column = measure.name + (DUNDER + key.tag if key.tag else "")
+        for leaf in node.leaves:
+            if leaf.column == column:
+                return leaf
+        if key.cumulative is not None and measure.agg not in _ADDITIVE:
+            raise UnsupportedQueryError(
+                f"Cumulative metric {metric.name!r} adds up daily values, which is wrong for a "
+                f"{measure.agg.value} measure ({measure.name!r}); not supported."
+            )
+        leaf = Leaf(column, measure)
+        node.leaves.append(leaf)
+        return leaf
+
+    def _node(self, key: NodeKey, metric: Metric) -> Node:
+        source = self.layer.semantic_models[key.source]
+        available = self.layer.group_bys[source.name]
+        group_bys = [available[name] for name in self.resolved.group_by]
+        filters = [(available[f.name], f.filter) for f in self.resolved.where]
+        measures = [m for m in self.layer.measures.values() if m.semantic_model == source.name]
+        time_dimension = source.dimensions[measures[0].agg_time_dimension]
+        self._check_time_semantics(key, metric, group_bys, filters)
+        join_paths = {
+            DUNDER.join(step.entity for step in g.path[: i + 1]): g.path[: i + 1]
+            for g in [*group_bys, *(g for g, _ in filters)]
+            if isinstance(g, DimensionGroupBy)
+            for i in range(len(g.path))
+        }
+        alias = source.name + (DUNDER + key.tag if key.tag else "")
+        source_alias = _fresh_alias(source.name, set(join_paths))
+        joins = []
+        for join_alias, path in join_paths.items():
+            step = path[-1]
+            left_model = self.layer.semantic_models[step.from_model]
+            right_model = self.layer.semantic_models[step.to_model]
+            joins.append(
+                PlannedJoin(
+                    alias=join_alias,
+                    model=right_model,
+                    left_alias=DUNDER.join(s.entity for s in path[:-1]) or source_alias,
+                    left=left_model.entities[step.entity],
+                    right=right_model.entities[step.entity],
+                )
+            )
+        return Node(
+            alias=alias,
+            key=key,
+            source=source,
+            source_alias=source_alias,
+            time_dimension=time_dimension,
+            joins=tuple(joins),
+            dimensions=tuple(_planned(g, source_alias, time_dimension) for g in group_bys),
+            filters=tuple(PlannedFilter(_planned(g, source_alias, time_dimension), f) for g, f in filters),
         )
-        for name in names
-    )
+
+    def _check_time_semantics(
+        self, key: NodeKey, metric: Metric, group_bys: list[GroupBy], filters: list[tuple[GroupBy, Filter]]
+    ) -> None:
+        if key.offset is None and key.cumulative is None:
+            return
+        if any(isinstance(g, MetricTimeGroupBy) for g, _ in filters):
+            raise UnsupportedQueryError(
+                f"Metric {metric.name!r} looks at other periods than the rows it reports, so a where filter "
+                "on metric_time would cut its inputs; use start and end (business dates, inclusive) instead."
+            )
+        if key.cumulative is not None:
+            spec = key.cumulative
+            if spec.period_agg not in ("first", "last"):
+                raise UnsupportedQueryError(f"period_agg {spec.period_agg!r} of {metric.name!r} is not supported yet.")
+            if self.layer.time_spine is None:
+                raise UnsupportedQueryError(f"Cumulative metric {metric.name!r} needs a time spine in the YAML.")
+            return
+        assert key.offset is not None
+        grains = [g.grain for g in group_bys if isinstance(g, MetricTimeGroupBy)]
+        if not grains or not _offset_fits(key.offset, grains[0]):
+            allowed = ", ".join(METRIC_TIME + DUNDER + g.value for g in TimeGrain if _offset_fits(key.offset, g))
+            raise UnsupportedQueryError(
+                f"Metric {metric.name!r} compares each period with the one {key.offset} earlier: group by "
+                f"metric_time at a grain that {key.offset} shifts exactly ({allowed})."
+            )
 
 
-def _planned_dimension(group_by: GroupBy, resolved: ResolvedQuery, source_alias: str) -> PlannedDimension:
+def _offset_fits(offset: Offset, grain: TimeGrain) -> bool:
+    """Truncating to ``grain`` commutes with shifting by ``offset`` (so periods map to periods)."""
+    if grain is TimeGrain.DAY:
+        return True
+    if grain is TimeGrain.WEEK:
+        return offset.grain is TimeGrain.WEEK
+    month_multiple = {TimeGrain.MONTH: 1, TimeGrain.QUARTER: 3, TimeGrain.YEAR: 12}
+    if offset.grain not in month_multiple:
+        return False
+    return month_multiple[offset.grain] * offset.count % month_multiple[grain] == 0
+
+
+def _planned(group_by: GroupBy, source_alias: str, time_dimension: Dimension) -> PlannedDimension:
     if isinstance(group_by, MetricTimeGroupBy):
-        return PlannedDimension(group_by.name, source_alias, resolved.agg_time_dimension, group_by.grain)
+        return PlannedDimension(group_by.name, source_alias, time_dimension, group_by.grain)
     return PlannedDimension(group_by.name, group_by.join_alias or source_alias, group_by.dimension, group_by.grain)
+
+
+def safe_divide(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
+    """``CAST(n AS DOUBLE) / NULLIF(d, 0)``: NULL when the denominator is 0, float division everywhere."""
+    return exp.Div(
+        this=exp.cast(numerator.copy(), exp.DataType.Type.DOUBLE),
+        expression=exp.Nullif(this=denominator.copy(), expression=exp.Literal.number(0)),
+    )
 
 
 def _fresh_alias(preferred: str, taken: set[str]) -> str:

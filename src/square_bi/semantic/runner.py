@@ -35,22 +35,17 @@ from pydantic import BaseModel
 from square_bi.errors import WarehouseError
 from square_bi.semantic.compiler import build_select, to_sql
 from square_bi.semantic.errors import SemanticQueryError
-from square_bi.semantic.model import DUNDER, MetricTimeGroupBy, SemanticLayer, TimeGrain, Unit
+from square_bi.semantic.model import DUNDER, METRIC_TIME, MetricType, SemanticLayer, TimeGrain, Unit
 from square_bi.semantic.money import to_major_units
-from square_bi.semantic.plan import (
-    PlannedCurrency,
-    PlannedMetric,
-    QueryPlan,
-    ResolvedQuery,
-    plan_query,
-    resolve_query,
-)
+from square_bi.semantic.plan import PlannedMetric, QueryPlan, plan_query
 from square_bi.semantic.query import MetricQuery
+from square_bi.semantic.resolve import resolve_query
 
 __all__ = ["MetricInfo", "QueryResult", "run_query"]
 
 # A group-by that usually separates currencies (each location sells in one), named in the refusal.
 SEPARATING_GROUP_BY = "location__name"
+CURRENCY_COLUMN = "currency"
 
 
 class MetricInfo(BaseModel):
@@ -90,8 +85,7 @@ def run_query(connection: duckdb.DuckDBPyConnection, layer: SemanticLayer, query
     (``connection.cursor()``). Raises :class:`SemanticQueryError` when a result row would add up
     money in several currencies.
     """
-    resolved = resolve_query(layer, query)
-    plan = plan_query(layer, resolved)
+    plan = plan_query(layer, resolve_query(layer, query))
     sql = to_sql(build_select(plan))
     cursor = _execute(connection, sql)
     money = _Money(plan, [column[0] for column in cursor.description or []], cursor.fetchall())
@@ -101,12 +95,12 @@ def run_query(connection: duckdb.DuckDBPyConnection, layer: SemanticLayer, query
             label=planned.metric.label,
             unit=planned.metric.unit.value,
             description=planned.metric.description,
-            currency=money.single_code(planned) if planned.metric.unit is Unit.MONEY else None,
+            currency=money.single_code() if planned.metric.unit is Unit.MONEY else None,
         )
         for planned in plan.metrics
     ]
     columns, rows = money.answer()
-    notes = _time_notes(resolved) + money.notes()
+    notes = _time_notes(plan, query) + _metric_notes(plan) + money.notes()
     return QueryResult(columns=columns, rows=rows, metrics=metrics, sql=sql, notes=notes)
 
 
@@ -118,106 +112,139 @@ def _execute(connection: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPy
 
 
 class _Money:
-    """The money of one executed query: each row's currency, the one-currency check, the scaling."""
+    """The money of one executed query: each row's currency, the one-currency check, the scaling.
+
+    Every node holding money measures returns ``MIN`` / ``MAX`` of its currency per row; a row's
+    currency is the one code they all agree on (NULL ones ignored: no money in that node).
+    """
 
     def __init__(self, plan: QueryPlan, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self.plan = plan
         self.columns = list(columns)
         self.rows = [list(row) for row in rows]
         self.width = len(plan.dimensions)
-        self.low = {c.dimension.name: self.columns.index(c.min_name) for c in plan.currencies}
-        self.high = {c.dimension.name: self.columns.index(c.max_name) for c in plan.currencies}
-        self.codes = {
-            name: sorted({str(row[index]) for row in self.rows if row[index] is not None})
-            for name, index in self.low.items()
-        }
-        self._refuse_mixed_groups()
+        self.hidden = [
+            self.columns.index(c) for node in plan.nodes if node.currency is not None for c in node.currency_columns
+        ]
+        self.row_codes = [self._row_code(row) for row in self.rows]
+        self.codes = sorted({code for code in self.row_codes if code is not None})
 
-    def single_code(self, metric: PlannedMetric) -> str | None:
-        """The one currency of ``metric``'s values in the result (``None``: several, or none)."""
-        codes = self.codes.get(metric.measure.currency_dimension or "", [])
-        return codes[0] if len(codes) == 1 else None
+    def single_code(self) -> str | None:
+        """The one currency of the result's money (``None``: several, or none)."""
+        return self.codes[0] if len(self.codes) == 1 else None
 
     def answer(self) -> tuple[list[str], list[list[Any]]]:
-        """Group-by columns, a currency column per :meth:`_shown` dimension, metrics in major units."""
-        shown = [c.dimension.name for c in self.plan.currencies if self._shown(c)]
-        hidden = set(self.low.values()) | set(self.high.values())
-        kept = [i for i in range(len(self.columns)) if i not in hidden]
-        scale = [
-            (self.columns.index(m.name), self.low[m.measure.currency_dimension])
-            for m in self.plan.metrics
-            if m.measure.unit is Unit.MONEY and m.measure.currency_dimension in self.low
-        ]
+        """Group-by columns, ``currency`` when shown, metrics (money in major units)."""
+        shown = self._shown()
+        kept = [i for i in range(len(self.columns)) if i not in self.hidden]
+        scale = [self.columns.index(m.name) for m in self.plan.metrics if m.metric.unit is Unit.MONEY]
         columns = [self.columns[i] for i in kept]
-        columns[self.width : self.width] = shown
+        if shown:
+            columns[self.width : self.width] = [CURRENCY_COLUMN]
         rows = []
-        for row in self.rows:
+        for row, code in zip(self.rows, self.row_codes, strict=True):
             values = list(row)
-            for value_index, currency_index in scale:
-                values[value_index] = to_major_units(row[value_index], row[currency_index])
+            for index in scale:
+                values[index] = to_major_units(row[index], code)
             answer = [values[i] for i in kept]
-            answer[self.width : self.width] = [row[self.low[name]] for name in shown]
+            if shown:
+                answer[self.width : self.width] = [code]
             rows.append(answer)
         return columns, rows
 
     def notes(self) -> list[str]:
-        notes = []
-        for currency in self.plan.currencies:
-            codes = self.codes[currency.dimension.name]
-            if len(codes) <= 1:
-                continue
-            names = self._metric_names(currency)
-            if currency.group_by is not None:
-                where = repr(currency.group_by)
-            else:
-                where = f"currency (column {currency.dimension.name!r})"
-            notes.append(f"{names} are in major units of each row's {where}: {', '.join(codes)}; not converted.")
-            ordered = [o.name for o in self.plan.order_by if o.name in names]
-            if ordered:
-                notes.append(f"Ordering by {ordered} compares amounts in different currencies without exchange rates.")
+        if len(self.codes) <= 1:
+            return []
+        names = [m.name for m in self.plan.metrics if m.metric.unit is Unit.MONEY]
+        if not names:
+            return []
+        grouped = self.plan.currency_group_by
+        where = repr(grouped[0]) if grouped else f"currency (column {CURRENCY_COLUMN!r})"
+        notes = [f"{names} are in major units of each row's {where}: {', '.join(self.codes)}; not converted."]
+        ordered = [o.name for o in self.plan.order_by if o.name in names]
+        if ordered:
+            notes.append(f"Ordering by {ordered} compares amounts in different currencies without exchange rates.")
         return notes
 
-    def _refuse_mixed_groups(self) -> None:
-        for currency in self.plan.currencies:
-            low, high = self.low[currency.dimension.name], self.high[currency.dimension.name]
-            mixed = [row for row in self.rows if row[low] != row[high]]
-            if not mixed:
-                continue
-            codes = sorted({str(row[i]) for row in mixed for i in (low, high)})
-            group = ", ".join(f"{d.name}={_jsonable(v)}" for d, v in zip(self.plan.dimensions, mixed[0], strict=False))
-            suggestion = f"{self.plan.source.primary_entity}{DUNDER}{currency.dimension.name}"
-            raise SemanticQueryError(
-                f"{self._metric_names(currency)} would add up money in different currencies {codes} within "
-                f"one row ({group or 'the total'}), which means nothing; add {suggestion!r} to group_by to get "
-                f"one row per currency, or a dimension that separates currencies such as {SEPARATING_GROUP_BY!r}."
-            )
+    def _row_code(self, row: list[Any]) -> str | None:
+        found = sorted({str(row[i]) for i in self.hidden if row[i] is not None})
+        if len(found) <= 1:
+            return found[0] if found else None
+        money = [m.name for m in self.plan.metrics if m.money_measures]
+        group = ", ".join(f"{d}={_jsonable(v)}" for d, v in zip(self.plan.dimensions, row, strict=False))
+        source = self.plan.nodes[0].source
+        suggestion = f"{source.primary_entity}{DUNDER}{CURRENCY_COLUMN}"
+        raise SemanticQueryError(
+            f"{money} would add up money in different currencies {found} within one row "
+            f"({group or 'the total'}), which means nothing; add {suggestion!r} to group_by to get one row "
+            f"per currency, or a dimension that separates currencies such as {SEPARATING_GROUP_BY!r}."
+        )
 
-    def _shown(self, currency: PlannedCurrency) -> bool:
-        return currency.group_by is None and len(self.codes[currency.dimension.name]) > 1
-
-    def _metric_names(self, currency: PlannedCurrency) -> list[str]:
-        return [
-            m.name
-            for m in self.plan.metrics
-            if m.measure.unit is Unit.MONEY and m.measure.currency_dimension == currency.dimension.name
-        ]
+    def _shown(self) -> bool:
+        has_money = any(m.metric.unit is Unit.MONEY for m in self.plan.metrics)
+        return has_money and len(self.codes) > 1 and not self.plan.currency_group_by
 
 
-def _time_notes(resolved: ResolvedQuery) -> list[str]:
+def _time_notes(plan: QueryPlan, query: MetricQuery) -> list[str]:
     notes = []
-    for group_by in resolved.group_by:
-        if not isinstance(group_by, MetricTimeGroupBy):
+    for name in plan.dimensions:
+        if not name.startswith(METRIC_TIME + DUNDER):
             continue
-        dimension = resolved.agg_time_dimension
-        meaning = f" ({dimension.description.rstrip('.')})" if dimension.description else ""
-        grain = group_by.grain
-        if grain is dimension.time_granularity:
-            detail = f", one row per {grain.value}"
-        else:
-            week = ", weeks starting on Monday (ISO 8601)" if grain is TimeGrain.WEEK else ""
-            detail = f" truncated to the {grain.value}{week}: each row holds the first day of its period"
-        notes.append(f"{group_by.name} is {resolved.source.name}.{dimension.name}{meaning}{detail}.")
+        grain = TimeGrain(name.split(DUNDER)[-1])
+        seen: set[str] = set()
+        for node in plan.nodes:
+            dimension = node.time_dimension
+            label = f"{node.source.name}.{dimension.name}"
+            if label in seen:
+                continue
+            seen.add(label)
+            meaning = f" ({dimension.description.rstrip('.')})" if dimension.description else ""
+            if grain is dimension.time_granularity:
+                detail = f", one row per {grain.value}"
+            else:
+                week = ", weeks starting on Monday (ISO 8601)" if grain is TimeGrain.WEEK else ""
+                detail = f" truncated to the {grain.value}{week}: each row holds the first day of its period"
+            notes.append(f"{name} is {label}{meaning}{detail}.")
+    if query.start is not None or query.end is not None:
+        notes.append(
+            f"Business dates from {query.start or 'the first'} to {query.end or 'the last'} (inclusive); "
+            "a period cut by the range holds only its days inside it."
+        )
     return notes
+
+
+def _metric_notes(plan: QueryPlan) -> list[str]:
+    notes = []
+    for planned in plan.metrics:
+        spec = planned.metric.cumulative
+        if planned.metric.type is MetricType.CUMULATIVE and spec is not None:
+            notes.append(_cumulative_note(planned, plan))
+        offsets = [i.offset for i in planned.metric.inputs if i.offset is not None]
+        if offsets:
+            notes.append(
+                f"{planned.name} compares each row's period with the period {offsets[0]} earlier (same other "
+                "group-by values); empty when that earlier period has nothing."
+            )
+    return notes
+
+
+def _cumulative_note(planned: PlannedMetric, plan: QueryPlan) -> str:
+    spec = planned.metric.cumulative
+    assert spec is not None
+    if spec.grain_to_date is not None:
+        span = f"from the start of the {spec.grain_to_date.value} up to each day"
+    elif spec.window is not None:
+        span = f"over the {spec.window} up to each day"
+    else:
+        span = "from the first day up to each day"
+    grains = [name for name in plan.dimensions if name.startswith(METRIC_TIME + DUNDER)]
+    if grains and grains[0] == f"{METRIC_TIME}{DUNDER}day":
+        return f"{planned.name} is a running total {span}."
+    period = "period" if grains else "date range"
+    return (
+        f"{planned.name} is a running total {span}; each row holds its value on the {spec.period_agg.upper()} day "
+        f"of the {period} with data, NOT a total of the {period}."
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -8,15 +8,21 @@ from square_bi.semantic.errors import UnsupportedQueryError
 from square_bi.semantic.model import AggregationType, Measure, SemanticModel, TimeGrain, Unit
 from square_bi.semantic.money import to_minor_units
 
-__all__ = ["aggregate", "qualify", "table", "truncate_to_grain"]
+__all__ = ["aggregate", "alias_id", "qualify", "table", "truncate_to_grain"]
+
+
+def alias_id(name: str) -> exp.Identifier:
+    """A table alias the compiler invents, always quoted: model and entity names such as
+    ``order`` are reserved words in some dialects."""
+    return exp.to_identifier(name, quoted=True)
 
 
 def table(model: SemanticModel, alias: str) -> exp.Table:
-    """``<schema>.<table> AS <alias>``."""
+    """``<schema>.<table> AS "<alias>"``."""
     return exp.Table(
         this=exp.to_identifier(model.table),
         db=exp.to_identifier(model.schema),
-        alias=exp.TableAlias(this=exp.to_identifier(alias)),
+        alias=exp.TableAlias(this=alias_id(alias)),
     )
 
 
@@ -25,7 +31,7 @@ def qualify(expression: exp.Expr, alias: str) -> exp.Expr:
     tree = expression.copy()
     for column in tree.find_all(exp.Column):
         if not column.table:
-            column.set("table", exp.to_identifier(alias))
+            column.set("table", alias_id(alias))
     return tree
 
 

@@ -1,0 +1,202 @@
+"""SQL of one plan node: a semantic model's rows, joined and filtered, aggregated at the query grain.
+
+Three kinds (:class:`~square_bi.semantic.plan.NodeKey`):
+
+- plain: ``SELECT keys, aggregates FROM fact LEFT JOIN dims WHERE filters GROUP BY keys``;
+- offset (period over period): the same, with metric_time keyed ``offset`` LATER, so each row of
+  period P holds the value of the period ``offset`` before P;
+- cumulative: daily aggregates, summed over a window of days of the time spine (a trailing
+  window, month/quarter/... to date, or all time), then one day per reported period: the LAST day
+  of the period that has data (``period_agg: last``; ``first`` also supported). Without an ``end``,
+  days after the last day with data are not reported (no future running totals).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlglot import exp
+
+from square_bi.semantic.filters import condition, date_literal
+from square_bi.semantic.model import Offset, TimeGrain, TimeSpine
+from square_bi.semantic.plan import Node, PlannedDimension
+from square_bi.semantic.sql import aggregate, alias_id, qualify, table, truncate_to_grain
+
+__all__ = ["node_select", "shift_date"]
+
+DAY_COLUMN = "__day"
+RANK_COLUMN = "__period_rank"
+
+
+def node_select(node: Node, spine: TimeSpine | None, start: dt.date | None, end: dt.date | None) -> exp.Select:
+    if node.key.cumulative is not None:
+        return _cumulative(node, spine, start, end)
+    return _aggregate(node, node.dimensions, start, end, shift=node.key.offset)
+
+
+def _aggregate(
+    node: Node,
+    dimensions: tuple[PlannedDimension, ...],
+    start: dt.date | None,
+    end: dt.date | None,
+    *,
+    shift: Offset | None = None,
+    day_key: bool = False,
+) -> exp.Select:
+    keys = [(d.name, _key(d, shift)) for d in dimensions]
+    if day_key:
+        keys.insert(0, (DAY_COLUMN, qualify(node.time_dimension.expr, node.source_alias)))
+    select = exp.Select().from_(table(node.source, node.source_alias), copy=False)
+    for join in node.joins:
+        on = exp.EQ(this=qualify(join.left.expr, join.left_alias), expression=qualify(join.right.expr, join.alias))
+        select.append("joins", exp.Join(this=table(join.model, join.alias), side="LEFT", on=on))
+    select.select(*(exp.alias_(key, name) for name, key in keys), copy=False)
+    select.select(
+        *(exp.alias_(aggregate(leaf.measure, node.source_alias), leaf.column) for leaf in node.leaves), copy=False
+    )
+    currency = node.currency
+    if currency is not None:
+        column = qualify(currency.expr, node.source_alias)
+        low, high = node.currency_columns
+        select.select(exp.alias_(exp.Min(this=column), low), exp.alias_(exp.Max(this=column.copy()), high), copy=False)
+    conditions = [
+        condition(_key(f.dimension, None), f.filter, is_time=f.dimension.grain is not None) for f in node.filters
+    ]
+    conditions += _date_range(node, start, end, shift)
+    if conditions:
+        select.where(exp.and_(*conditions), copy=False)
+    if keys:
+        select.group_by(*(key.copy() for _, key in keys), copy=False)
+    return select
+
+
+def _key(dimension: PlannedDimension, shift: Offset | None) -> exp.Expr:
+    column = qualify(dimension.dimension.expr, dimension.table_alias)
+    if shift is not None and dimension.is_metric_time:
+        shifted = exp.DateAdd(
+            this=column, expression=exp.Literal.number(shift.count), unit=exp.var(shift.grain.value.upper())
+        )
+        return truncate_to_grain(exp.cast(shifted, exp.DataType.Type.DATE), dimension.grain, TimeGrain.DAY)
+    return truncate_to_grain(column, dimension.grain, dimension.dimension.time_granularity)
+
+
+def _date_range(node: Node, start: dt.date | None, end: dt.date | None, shift: Offset | None) -> list[exp.Expr]:
+    """Rows whose business date (shifted by ``shift``) lies in [start, end]; sargable bounds."""
+    column = qualify(node.time_dimension.expr, node.source_alias)
+    found: list[exp.Expr] = []
+    if start is not None:
+        low = shift_date(start, shift, -1) if shift is not None else start
+        found.append(exp.GTE(this=column, expression=date_literal(low)))
+    if end is not None:
+        high = shift_date(end, shift, -1) if shift is not None else end
+        found.append(exp.LTE(this=column.copy(), expression=date_literal(high)))
+    return found
+
+
+def shift_date(day: dt.date, offset: Offset, sign: int) -> dt.date:
+    """``day`` moved ``sign * offset``; months clamp to the month's last day (as SQL does)."""
+    if offset.grain in (TimeGrain.DAY, TimeGrain.WEEK):
+        days = offset.count * (7 if offset.grain is TimeGrain.WEEK else 1)
+        return day + dt.timedelta(days=sign * days)
+    months = offset.count * {TimeGrain.MONTH: 1, TimeGrain.QUARTER: 3, TimeGrain.YEAR: 12}[offset.grain]
+    index = day.year * 12 + day.month - 1 + sign * months
+    year, month = divmod(index, 12)
+    first_of_next = dt.date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+    return dt.date(year, month + 1, min(day.day, (first_of_next - dt.timedelta(days=1)).day))
+
+
+def _period_start(day: dt.date, grain: TimeGrain) -> dt.date:
+    if grain is TimeGrain.DAY:
+        return day
+    if grain is TimeGrain.WEEK:
+        return day - dt.timedelta(days=day.weekday())
+    if grain is TimeGrain.MONTH:
+        return day.replace(day=1)
+    if grain is TimeGrain.QUARTER:
+        return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return dt.date(day.year, 1, 1)
+
+
+def _cumulative(node: Node, spine: TimeSpine | None, start: dt.date | None, end: dt.date | None) -> exp.Select:
+    spec = node.key.cumulative
+    assert spec is not None and spine is not None
+    others = tuple(d for d in node.dimensions if not d.is_metric_time)
+    periods = [d for d in node.dimensions if d.is_metric_time]
+    lookback = start
+    if start is not None and spec.grain_to_date is not None:
+        lookback = _period_start(start, spec.grain_to_date)
+    elif start is not None and spec.window is not None:
+        lookback = shift_date(start, spec.window, -1) + dt.timedelta(days=1)
+    elif start is not None:
+        lookback = None  # all time: every earlier day counts
+    daily = _aggregate(node, others, lookback, end, day_key=True).subquery(alias_id("daily"))
+
+    day = exp.column(exp.to_identifier(spine.column), table=alias_id("spine"))
+    daily_day = exp.column(exp.to_identifier(DAY_COLUMN), table=alias_id("daily"))
+    on: list[exp.Expr] = [exp.LTE(this=daily_day, expression=day.copy())]
+    if spec.grain_to_date is not None:
+        window_start = truncate_to_grain(day.copy(), spec.grain_to_date, TimeGrain.DAY)
+        on.append(exp.GTE(this=daily_day.copy(), expression=window_start))
+    elif spec.window is not None:
+        back = exp.DateAdd(
+            this=day.copy(),
+            expression=exp.Literal.number(-spec.window.count),
+            unit=exp.var(spec.window.grain.value.upper()),
+        )
+        on.append(exp.GT(this=daily_day.copy(), expression=exp.cast(back, exp.DataType.Type.DATE)))
+    where: list[exp.Expr] = []
+    if end is None:  # no running totals for days after the last day with data
+        last_day = exp.select(exp.Max(this=exp.column(exp.to_identifier(DAY_COLUMN)))).from_(
+            _aggregate(node, others, lookback, end, day_key=True).subquery(alias_id("bounds"))
+        )
+        where.append(exp.LTE(this=day.copy(), expression=exp.paren(exp.Subquery(this=last_day), copy=False)))
+    if start is not None:
+        where.append(exp.GTE(this=day.copy(), expression=date_literal(start)))
+    if end is not None:
+        where.append(exp.LTE(this=day.copy(), expression=date_literal(end)))
+
+    other_columns = [exp.column(exp.to_identifier(d.name), table=alias_id("daily")) for d in others]
+    period_keys = [truncate_to_grain(day.copy(), p.grain, TimeGrain.DAY) for p in periods]
+    rank = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[*(k.copy() for k in period_keys), *(c.copy() for c in other_columns)] or None,
+        order=exp.Order(expressions=[exp.Ordered(this=day.copy(), desc=spec.period_agg == "last")]),
+    )
+    summed = [
+        exp.alias_(exp.Sum(this=exp.column(exp.to_identifier(leaf.column), table=alias_id("daily"))), leaf.column)
+        for leaf in node.leaves
+    ]
+    currency = []
+    if node.currency is not None:
+        low, high = node.currency_columns
+        currency = [
+            exp.alias_(exp.Min(this=exp.column(exp.to_identifier(low), table=alias_id("daily"))), low),
+            exp.alias_(exp.Max(this=exp.column(exp.to_identifier(high), table=alias_id("daily"))), high),
+        ]
+    inner = (
+        exp.select(
+            *(exp.alias_(k, p.name) for k, p in zip(period_keys, periods, strict=True)),
+            *(exp.alias_(c, d.name) for c, d in zip(other_columns, others, strict=True)),
+            *summed,
+            *currency,
+            exp.alias_(rank, RANK_COLUMN),
+        )
+        .from_(
+            exp.Table(
+                this=exp.to_identifier(spine.table),
+                db=exp.to_identifier(spine.schema),
+                alias=exp.TableAlias(this=alias_id("spine")),
+            )
+        )
+        .join(daily, on=exp.and_(*on), join_type="INNER")
+        .where(exp.and_(*where) if where else None)
+        .group_by(day.copy(), *(c.copy() for c in other_columns))
+    )
+    names = [d.name for d in node.dimensions] + [leaf.column for leaf in node.leaves]
+    if node.currency is not None:
+        names += list(node.currency_columns)
+    return (
+        exp.select(*(exp.column(exp.to_identifier(n)) for n in names))
+        .from_(inner.subquery(alias_id("cumulated")))
+        .where(exp.EQ(this=exp.column(exp.to_identifier(RANK_COLUMN)), expression=exp.Literal.number(1)))
+    )
