@@ -48,6 +48,53 @@ class QueryMetricsResult(BaseModel):
     )
     notes: list[str] = Field(default_factory=list, description="What the numbers mean: time, grain, currencies.")
     data_freshness: str | None = Field(default=None, description="When the warehouse was last synced (UTC).")
+    time_grain: str | None = Field(default=None, description="The metric_time grain grouped by, if any.")
+    time_zone: str = Field(description="Merchant time zone used to resolve relative dates such as 'today'.")
+    time_range: str | None = Field(default=None, description="The named range asked for, e.g. 'last_week'.")
+    start: str | None = Field(default=None, description="First business date included (resolved).")
+    end: str | None = Field(default=None, description="Last business date included (resolved).")
+    filters: list[dict[str, Any]] = Field(default_factory=list, description="The row filters applied.")
+    truncated: bool = Field(default=False, description="True when rows were cut to fit the size limit.")
+
+
+class ComparePeriodsResult(BaseModel):
+    """Each metric for two periods, per group: current, previous, delta and pct_change."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    row_count: int
+    current: dict[str, str] = Field(description="The current period's resolved start and end dates.")
+    previous: dict[str, str] = Field(description="The previous period's resolved start and end dates.")
+    time_zone: str
+    currencies: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class DimensionInfo(BaseModel):
+    name: str
+    kind: str = Field(description="'time' (group by NAME__GRAIN) or 'categorical'.")
+    grains: list[str] | None = Field(default=None, description="For time dimensions: the grains, e.g. day, week.")
+    description: str | None = None
+
+
+class DimensionList(BaseModel):
+    dimensions: list[DimensionInfo]
+    total: int
+
+
+class DimensionValues(BaseModel):
+    dimension: str
+    values: list[Any]
+    matched_search: bool = Field(
+        description="False when nothing matched the search and the most common values are shown."
+    )
+    note: str | None = None
+
+
+class ExplainResult(BaseModel):
+    sql: str
+    dialect: str
+    note: str
 
 
 def markdown_table(columns: list[str], rows: list[list[Any]], *, max_rows: int = 50) -> str:

@@ -1,17 +1,21 @@
-"""What the tools (and the ``query`` CLI) do, as plain functions over a DuckDB file and the
-semantic layer. Every read opens the file read-only for the call only (a short lease), so several
-processes can answer from one database.
+"""What the tools (and the ``query`` CLI) do, as plain functions over the warehouse's serving
+snapshot and the semantic layer. Every read opens the snapshot read-only for the call only.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from pydantic import ValidationError
 
-from square_bi.errors import ConfigError, SemanticError, did_you_mean
+from square_bi.errors import ConfigError, SemanticError, WarehouseError, did_you_mean
 from square_bi.extract.streams import STREAMS
 from square_bi.semantic import MetricQuery, QueryResult, SemanticLayer, run_query
 from square_bi.server.results import (
@@ -24,21 +28,24 @@ from square_bi.server.results import (
     SyncStatus,
 )
 from square_bi.server.scheduler import SyncScheduler
+from square_bi.server.time_ranges import local_today, merchant_timezone, resolve_time_range
 from square_bi.warehouse.snapshot import open_snapshot
 from square_bi.warehouse.status import stream_status
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
+MAX_RESULT_CHARS = 100_000
+QUERY_TIMEOUT_S = 10.0
 CURRENCY_COLUMN = "currency"
 TIME_DIMENSION = "metric_time (business date: the order's closed_at in the location's local time zone)"
 
 
 def list_metrics(layer: SemanticLayer, search: str | None = None) -> MetricList:
-    needle = (search or "").strip().lower()
+    words = [w for w in (search or "").lower().replace("_", " ").split() if w]
     summaries = []
     for metric in layer.metrics.values():
-        haystack = " ".join([metric.name, metric.label, *metric.synonyms]).lower()
-        if needle and needle not in haystack:
+        haystack = " ".join([metric.name.replace("_", " "), metric.label, *metric.synonyms]).lower()
+        if words and not all(word in haystack for word in words):
             continue
         summaries.append(
             MetricSummary(
@@ -52,6 +59,70 @@ def list_metrics(layer: SemanticLayer, search: str | None = None) -> MetricList:
     return MetricList(metrics=summaries, total=len(summaries))
 
 
+@contextmanager
+def snapshot(db: Path, *, timeout_s: float = QUERY_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The serving snapshot, read-only, interrupted if a statement runs longer than ``timeout_s``."""
+    con = open_snapshot(db)
+    timer = threading.Timer(timeout_s, con.interrupt)
+    timer.start()
+    try:
+        yield con
+    except (duckdb.InterruptException, WarehouseError) as exc:
+        interrupted = isinstance(exc, duckdb.InterruptException) or isinstance(exc.__cause__, duckdb.InterruptException)
+        if not interrupted:
+            raise
+        raise WarehouseError(
+            f"The query took longer than {timeout_s:.0f} s and was stopped; group by fewer or coarser dimensions."
+        ) from exc
+    finally:
+        timer.cancel()
+        con.close()
+
+
+def build_query(
+    *,
+    metrics: list[str],
+    group_by: list[str] | None = None,
+    order_by: list[str] | None = None,
+    limit: int | None = None,
+    where: Any = None,
+    start: date | str | None = None,
+    end: date | str | None = None,
+) -> MetricQuery:
+    """A validated MetricQuery, or a SemanticError saying which argument is wrong and how."""
+    try:
+        return MetricQuery.model_validate(
+            {
+                "metrics": metrics,
+                "group_by": group_by or [],
+                "order_by": order_by or [],
+                "limit": limit,
+                "where": where or [],
+                "start": start,
+                "end": end,
+            }
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'query'}: {error['msg']}"
+            for error in exc.errors(include_url=False)
+        )
+        raise SemanticError(f"Invalid query: {problems}.") from None
+
+
+def resolve_dates(
+    con: duckdb.DuckDBPyConnection, time_range: str | None, start: Any, end: Any, now: datetime | None = None
+) -> tuple[str, date | str | None, date | str | None]:
+    """(merchant time zone, start, end), with a named range resolved in the merchant's calendar
+    as of ``now`` (default: the current time)."""
+    zone = merchant_timezone(con)
+    if time_range:
+        if start is not None or end is not None:
+            raise SemanticError("Give either time_range or start/end, not both.")
+        return (zone, *resolve_time_range(time_range, local_today(zone, now)))
+    return zone, start, end
+
+
 def query_metrics(
     db: Path,
     layer: SemanticLayer,
@@ -60,36 +131,65 @@ def query_metrics(
     group_by: list[str] | None = None,
     order_by: list[str] | None = None,
     limit: int | None = None,
+    where: Any = None,
+    start: Any = None,
+    end: Any = None,
+    time_range: str | None = None,
+    now: datetime | None = None,
 ) -> QueryMetricsResult:
-    """Compile (names checked against the semantic layer) and run on a read-only connection."""
+    """Compile (every name checked against the semantic layer) and run on the snapshot."""
     effective_limit = DEFAULT_LIMIT if limit is None else limit
-    if not 1 <= effective_limit <= MAX_LIMIT:
-        raise SemanticError(f"limit must be between 1 and {MAX_LIMIT}, got {effective_limit}.")
-    query = MetricQuery(metrics=metrics, group_by=group_by or [], order_by=order_by or [], limit=effective_limit + 1)
-    con = open_snapshot(db)
-    try:
+    if not isinstance(effective_limit, int) or not 1 <= effective_limit <= MAX_LIMIT:
+        raise SemanticError(f"limit must be a whole number between 1 and {MAX_LIMIT}, got {effective_limit!r}.")
+    with snapshot(db) as con:
+        zone, start, end = resolve_dates(con, time_range, start, end, now)
+        query = build_query(
+            metrics=metrics,
+            group_by=group_by,
+            order_by=order_by,
+            limit=effective_limit + 1,
+            where=where,
+            start=start,
+            end=end,
+        )
         result = run_query(con, layer, query)
         freshness = _freshness(con)
-    finally:
-        con.close()
     rows: list[list[Any]] = result.to_jsonable()["rows"]
     limit_hit = len(rows) > effective_limit
-    rows = rows[:effective_limit]
+    rows, truncated = _fit(rows[:effective_limit])
+    grains = [name.rsplit("__", 1)[1] for name in query.group_by if name.startswith("metric_time__")]
     return QueryMetricsResult(
         columns=result.columns,
         rows=rows,
         row_count=len(rows),
         limit=effective_limit,
-        limit_hit=limit_hit,
+        limit_hit=limit_hit or truncated,
         metrics=[
             MetricColumn(name=m.name, label=m.label, unit=m.unit, description=m.description) for m in result.metrics
         ],
         group_by=list(query.group_by),
         time_dimension=TIME_DIMENSION,
+        time_grain=grains[0] if grains else None,
+        time_zone=zone,
+        time_range=time_range,
+        start=query.start.isoformat() if query.start else None,
+        end=query.end.isoformat() if query.end else None,
+        filters=[f.model_dump(mode="json", exclude_none=True) for f in query.where],
         currencies=_currencies(result),
         notes=list(result.notes),
         data_freshness=freshness,
+        truncated=truncated,
     )
+
+
+def _fit(rows: list[list[Any]]) -> tuple[list[list[Any]], bool]:
+    """Rows cut to fit ``MAX_RESULT_CHARS`` of JSON, and whether any were cut."""
+    size = 0
+    for index, row in enumerate(rows):
+        size += len(json.dumps(row, default=str)) + 1
+        if size > MAX_RESULT_CHARS:
+            return rows[:index], True
+    return rows, False
 
 
 def _currencies(result: QueryResult) -> list[str]:
@@ -103,10 +203,10 @@ def _currencies(result: QueryResult) -> list[str]:
 
 def _freshness(con: duckdb.DuckDBPyConnection) -> str | None:
     try:
-        row = con.execute("SELECT max(finished_at) FROM sync_runs WHERE status = 'succeeded'").fetchone()
+        row = con.execute("SELECT max(published_at) FROM snapshot_info").fetchone()
     except duckdb.Error:
         return None
-    return row[0].isoformat() + "Z" if row and row[0] is not None else None
+    return _iso(row[0]) if row else None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -126,14 +226,11 @@ def sync_status(db: Path, scheduler: SyncScheduler | None) -> SyncStatus:
         )
         for s in stream_status(db)
     ]
-    con = open_snapshot(db)
-    try:
-        row = con.execute("SELECT max(published_at) FROM snapshot_info").fetchone()
-    finally:
-        con.close()
+    with snapshot(db) as con:
+        freshness = _freshness(con)
     return SyncStatus(
         streams=streams,
-        data_freshness=_iso(row[0]) if row else None,
+        data_freshness=freshness,
         sync_running=bool(scheduler and scheduler.state.running),
         last_outcome=scheduler.state.last_outcome if scheduler else None,
         syncing_enabled=scheduler is not None,
