@@ -27,10 +27,11 @@ class RawMerchant:
 
     locations: list[dict[str, Any]]
     orders: list[dict[str, Any]]
+    catalog: list[dict[str, Any]]
 
 
 def fetch_raw_merchant(base_url: str, token: str) -> RawMerchant:
-    """Every location and every order, paged by hand over HTTP (independent of our extractor)."""
+    """Every location, order and catalog item, paged by hand over HTTP (independent of our extractor)."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
         locations = http.get("/v2/locations").raise_for_status().json()["locations"]
@@ -47,7 +48,18 @@ def fetch_raw_merchant(base_url: str, token: str) -> RawMerchant:
                 cursor = page.get("cursor")
                 if not cursor:
                     break
-    return RawMerchant(locations=locations, orders=orders)
+        catalog: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            request: dict[str, Any] = {"object_types": ["ITEM", "ITEM_VARIATION", "CATEGORY"], "limit": 1000}
+            if cursor:
+                request["cursor"] = cursor
+            page = http.post("/v2/catalog/search", json=request).raise_for_status().json()
+            catalog.extend(page.get("objects", []))
+            cursor = page.get("cursor")
+            if not cursor:
+                break
+    return RawMerchant(locations=locations, orders=orders, catalog=catalog)
 
 
 def demo_settings(base_url: str, **overrides: Any) -> Settings:
