@@ -13,7 +13,17 @@ from square_bi.warehouse.database import transaction
 from square_bi.warehouse.operational import create_operational_tables
 from square_bi.warehouse.staging import create_staging_tables
 
-STAR_TABLES = ("dim_location", "dim_item", "fct_order_line_item", "fct_order", "dim_date")
+STAR_TABLES = (
+    "dim_location",
+    "dim_item",
+    "fct_order_line_item",
+    "fct_order",
+    "fct_payment",
+    "fct_refund",
+    "dim_customer",
+    "dim_team_member",
+    "dim_date",
+)
 
 
 def model_sql() -> list[tuple[str, str]]:

@@ -2,11 +2,20 @@
 -- The business moment of an order is when it closed (completed), or, for orders that never closed
 -- (OPEN, CANCELED), when it was created; both taken in the order's location time zone (DST-correct).
 CREATE OR REPLACE TABLE int_orders AS
-WITH orders AS (
+WITH order_team AS (
+    -- Orders carry no team member; their payments do. The first payment's member rang the order up.
+    SELECT t.order_id, arg_min(p.team_member_id, p.created_at) AS team_member_id
+    FROM stg_order_tenders AS t
+    JOIN stg_payments AS p ON p.id = t.payment_id
+    WHERE p.team_member_id IS NOT NULL
+    GROUP BY t.order_id
+),
+orders AS (
     SELECT
         o.id AS order_id,
         o.location_id,
         o.customer_id,
+        ot.team_member_id,
         o.state AS order_state,
         o.source_name AS order_source,
         o.created_at,
@@ -20,6 +29,7 @@ WITH orders AS (
         timezone(coalesce(l.timezone, 'UTC'), timezone('UTC', coalesce(o.closed_at, o.created_at))) AS local_at
     FROM stg_orders AS o
     LEFT JOIN stg_locations AS l ON l.id = o.location_id
+    LEFT JOIN order_team AS ot ON ot.order_id = o.id
 )
 SELECT
     * EXCLUDE (local_at),

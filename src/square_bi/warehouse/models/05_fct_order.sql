@@ -24,6 +24,7 @@ SELECT
     o.order_id,
     o.location_id,
     o.customer_id,
+    o.team_member_id,
     o.order_state,
     o.order_source,
     o.created_at,
