@@ -168,6 +168,12 @@ BATTERY: dict[str, Call] = {
     ),
     "orders customer filter": _orders(
         lambda ids: {"location_ids": ids, "query": {"filter": {"customer_filter": {"customer_ids": ["C1"]}}}},
+    ),
+    "orders fulfillment filter": _orders(
+        lambda ids: {
+            "location_ids": ids,
+            "query": {"filter": {"fulfillment_filter": {"fulfillment_types": ["PICKUP"]}}},
+        },
         400,
         "BAD_REQUEST",
     ),
@@ -191,7 +197,7 @@ BATTERY: dict[str, Call] = {
     "catalog wrong token": Call(
         "POST", "/v2/catalog/search", lambda ids: {}, 401, "UNAUTHORIZED", headers={"Authorization": "Bearer x"}
     ),
-    "unknown path": Call("GET", "/v2/payments", status=404, code="NOT_FOUND"),
+    "unknown path": Call("GET", "/v2/invoices", status=404, code="NOT_FOUND"),
     "unknown path without token": Call("POST", "/v3/anything", status=404, code="NOT_FOUND", headers={}),
     "wrong method": Call("GET", "/v2/orders/search", status=405, code="METHOD_NOT_ALLOWED"),
 }

@@ -92,3 +92,56 @@ async def test_sdk_raises_api_error_400_for_a_foreign_cursor(sdk: AsyncSquare, d
     assert raised.value.status_code == 400
     assert isinstance(raised.value.body, dict)
     assert raised.value.body["errors"][0]["code"] == "INVALID_CURSOR"
+
+
+async def test_sdk_pages_payments_of_one_location_with_its_pager(sdk: AsyncSquare, demo_data: DemoData) -> None:
+    location = demo_data.locations[1]["id"]
+    begin = (demo_data.anchor - timedelta(days=2)).isoformat()
+    pager = await sdk.payments.list(location_id=location, begin_time=begin, sort_order="ASC", limit=50)
+    ids = [payment.id async for payment in pager]
+    expected = [
+        p["id"]
+        for p in sorted(demo_data.payments, key=lambda p: (parse_time(p["created_at"]), p["id"]))
+        if p["location_id"] == location and parse_time(p["created_at"]) >= parse_time(begin)
+    ]
+    assert ids == expected and len(ids) > 50
+
+
+async def test_sdk_lists_refunds_and_reads_their_money(sdk: AsyncSquare, demo_data: DemoData) -> None:
+    pager = await sdk.refunds.list(sort_field="UPDATED_AT", sort_order="ASC", limit=10)
+    refunds = [refund async for refund in pager]
+    assert sorted(r.id for r in refunds) == sorted(r["id"] for r in demo_data.refunds)
+    assert all(r.amount_money.amount is not None and r.amount_money.amount > 0 for r in refunds)
+
+
+async def test_sdk_searches_customers_and_team_members(sdk: AsyncSquare, demo_data: DemoData) -> None:
+    query: Any = {"filter": {"updated_at": {"start_at": "2025-01-01T00:00:00Z"}}, "sort": {"field": "CREATED_AT"}}
+    found: list[str] = []
+    cursor: str | None = None
+    for _ in range(20):
+        page = await sdk.customers.search(limit=25, query=query, cursor=cursor)
+        found += [customer.id for customer in page.customers or [] if customer.id]
+        cursor = page.cursor
+        if cursor is None:
+            break
+    since = parse_time("2025-01-01T00:00:00Z")
+    assert sorted(found) == sorted(c["id"] for c in demo_data.customers if parse_time(c["updated_at"]) >= since)
+    customers = await sdk.customers.list(limit=100)
+    assert len([c async for c in customers]) == len(demo_data.customers)
+    team = await sdk.team_members.search(limit=200)
+    assert team.team_members is not None
+    assert {m.id for m in team.team_members} == {m["id"] for m in demo_data.team_members}
+    assert sum(bool(m.is_owner) for m in team.team_members) == 1
+
+
+async def test_sdk_gets_orders_by_id_and_lists_the_catalog(sdk: AsyncSquare, demo_data: DemoData) -> None:
+    wanted = [demo_data.orders[i]["id"] for i in (0, 3, 9)]
+    batch = await sdk.orders.batch_get(order_ids=[*wanted, "NoSuchOrder"])
+    assert batch.orders is not None and [o.id for o in batch.orders] == wanted
+    single = await sdk.orders.get(wanted[1])
+    assert single.order is not None and single.order.id == wanted[1]
+    with pytest.raises(ApiError) as raised:
+        await sdk.orders.get("NoSuchOrder")
+    assert raised.value.status_code == 404
+    listed = await sdk.catalog.list(types="TAX,DISCOUNT")
+    assert {obj.type async for obj in listed} == {"TAX", "DISCOUNT"}

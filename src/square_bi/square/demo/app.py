@@ -4,221 +4,82 @@ Routes (all JSON; every ``/v2`` route needs ``Authorization: Bearer <access_toke
 
 * ``GET /v2/locations`` -> ``ListLocationsResponse`` (all locations, alphabetical by name);
 * ``POST /v2/orders/search`` -> ``SearchOrdersResponse`` (see ``orders_search``);
-* ``POST /v2/catalog/search`` -> ``SearchCatalogObjectsResponse`` (see ``catalog_search``);
+* ``POST /v2/orders/batch-retrieve`` -> ``BatchRetrieveOrdersResponse`` and
+  ``GET /v2/orders/{order_id}`` -> ``RetrieveOrderResponse`` (see ``orders_lookup``);
+* ``POST /v2/catalog/search`` -> ``SearchCatalogObjectsResponse`` and ``GET /v2/catalog/list``
+  -> ``ListCatalogResponse`` (see ``catalog_search``);
+* ``GET /v2/payments`` -> ``ListPaymentsResponse`` and ``GET /v2/refunds`` ->
+  ``ListPaymentRefundsResponse`` (see ``ledger_search``);
+* ``GET /v2/customers`` -> ``ListCustomersResponse``, ``POST /v2/customers/search`` ->
+  ``SearchCustomersResponse`` and ``POST /v2/team-members/search`` ->
+  ``SearchTeamMembersResponse`` (see ``people_search``);
 * ``GET /__demo/stats`` -> requests served per endpoint and status (demo only, no auth).
 
 Errors use Square's envelope ``{"errors": [{"category", "code", "detail", "field"?}]}``: 401
 ``AUTHENTICATION_ERROR``/``UNAUTHORIZED`` for a missing, malformed or wrong token, 400
-``INVALID_REQUEST_ERROR`` for bad bodies, 404 ``NOT_FOUND`` for unknown paths, 405
-``METHOD_NOT_ALLOWED`` and 500 ``INTERNAL_SERVER_ERROR`` (category ``API_ERROR``).
+``INVALID_REQUEST_ERROR`` for bad bodies and query parameters, 404 ``NOT_FOUND`` for unknown
+paths and orders, 405 ``METHOD_NOT_ALLOWED`` and 500 ``INTERNAL_SERVER_ERROR`` (category
+``API_ERROR``).
 
 ``faults=FaultConfig(...)`` injects latency, 429s, 5xx, dropped connections, expiring cursors,
-empty pages and malformed orders into ``/v2`` requests (see ``faults``); the stats then also
-count them per endpoint.
+empty pages (every paged endpoint) and malformed orders into ``/v2`` requests (see ``faults``);
+the stats then also count them per endpoint.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
-import time
-from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .catalog_search import CatalogIndex, parse_search_catalog
+from .catalog_search import CatalogIndex, parse_list_catalog, parse_search_catalog
 from .cursors import CursorCodec, ExpiredCursorError
-from .faults import NO_FAULTS, FaultConfig, TokenBucket, is_malformed, malform, request_fate, wants_empty_page
+from .faults import NO_FAULTS, FaultConfig, is_malformed, malform, wants_empty_page
 from .generator import DemoData
+from .ledger_search import LedgerIndex, parse_ledger_query
+from .listing import Page
+from .middleware import (
+    FAULT_KINDS,
+    RESERVED_ORDER_PATHS,
+    SQUARE_ROUTES,
+    STATS_PATH,
+    DroppedConnection,
+    FaultMiddleware,
+    RequestStats,
+    StatsMiddleware,
+    endpoint_name,
+    error_response,
+    json_response,
+)
+from .orders_lookup import OrdersLookup
 from .orders_search import OrdersIndex, parse_search_orders
+from .params import QueryParams
+from .people_search import (
+    CustomerIndex,
+    TeamIndex,
+    parse_list_customers,
+    parse_search_customers,
+    parse_search_team_members,
+)
 from .timefmt import datetime_to_us
-from .wire import API_ERROR, AUTHENTICATION_ERROR, RATE_LIMIT_ERROR, Body, SquareRequestError
+from .wire import API_ERROR, AUTHENTICATION_ERROR, Body, SquareRequestError
 
 Clock = Callable[[], datetime]
 
-SQUARE_ROUTES = {
-    ("GET", "/v2/locations"): "ListLocations",
-    ("POST", "/v2/orders/search"): "SearchOrders",
-    ("POST", "/v2/catalog/search"): "SearchCatalogObjects",
-}
-STATS_PATH = "/__demo/stats"
-FAULT_KINDS = (
-    "rate_limited",
-    "server_errors",
-    "dropped",
-    "empty_pages",
-    "malformed_records",
-    "cursor_expiries",
-)
-"""Fault counters reported per endpoint by ``/__demo/stats`` when faults are enabled."""
+__all__ = ["FAULT_KINDS", "SQUARE_ROUTES", "STATS_PATH", "Clock", "DroppedConnection", "RequestStats", "create_app"]
+
 MALFORMED_AUTHORIZATION = (
     "The `Authorization` http header of your request was malformed. The header value is expected "
     'to be of the format "Bearer TOKEN" (without quotation marks), where TOKEN is to be replaced '
     'with your access token (e.g. "Bearer ABC123def456GHI789jkl0").'
 )
-
-
-def _json(payload: Any, status: int = 200) -> Response:
-    return Response(json.dumps(payload, separators=(",", ":")), status_code=status, media_type="application/json")
-
-
-def _error_response(error: SquareRequestError) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    response = _json(error.envelope(), error.status)
-    if headers:
-        response.headers.update(headers)
-    return response
-
-
-def _endpoint(method: str, path: str) -> str:
-    return f"{method} {path}" if (method, path) in SQUARE_ROUTES else "unmatched"
-
-
-class RequestStats:
-    """Requests served per endpoint (``"POST /v2/orders/search"``) and per status code, plus (with
-    ``report_faults``) the injected faults per endpoint (``FAULT_KINDS``)."""
-
-    def __init__(self, *, report_faults: bool = False) -> None:
-        self.requests: Counter[str] = Counter()
-        self.statuses: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        self.faults: defaultdict[str, Counter[str]] = defaultdict(Counter)
-        self.report_faults = report_faults
-
-    def record(self, endpoint: str, status: int) -> None:
-        self.requests[endpoint] += 1
-        self.statuses[endpoint][str(status)] += 1
-
-    def fault(self, endpoint: str, kind: str, count: int = 1) -> None:
-        assert kind in FAULT_KINDS, kind
-        self.faults[endpoint][kind] += count
-
-    def snapshot(self) -> dict[str, Any]:
-        endpoints: dict[str, Any] = {}
-        for endpoint, count in sorted(self.requests.items()):
-            entry: dict[str, Any] = {"requests": count, "statuses": dict(sorted(self.statuses[endpoint].items()))}
-            if self.report_faults:
-                entry["faults"] = {kind: self.faults[endpoint][kind] for kind in FAULT_KINDS}
-            endpoints[endpoint] = entry
-        return {"total_requests": sum(self.requests.values()), "endpoints": endpoints}
-
-
-class _StatsMiddleware:
-    """Counts every HTTP request except the stats endpoint itself."""
-
-    def __init__(self, app: ASGIApp, stats: RequestStats) -> None:
-        self.app = app
-        self.stats = stats
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] == STATS_PATH:
-            await self.app(scope, receive, send)
-            return
-        endpoint = _endpoint(scope["method"], scope["path"])
-        status = 500
-
-        async def counting_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, counting_send)
-        finally:
-            self.stats.record(endpoint, status)
-
-
-class DroppedConnection(Exception):
-    """Raised mid-response to make the server abort the connection (the ``drop_rate`` fault)."""
-
-
-def _authorization_token(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            return str(value.decode("latin-1").partition(" ")[2].strip())
-    return ""
-
-
-class _FaultMiddleware:
-    """Latency, rate limits, 5xx and dropped connections for ``/v2`` requests, decided per request."""
-
-    def __init__(self, app: ASGIApp, faults: FaultConfig, seed: int, stats: RequestStats) -> None:
-        self.app = app
-        self.faults = faults
-        self.seed = seed
-        self.stats = stats
-        self.sequence = 0
-        self.buckets: dict[str, TokenBucket] = {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v2/"):
-            await self.app(scope, receive, send)
-            return
-        endpoint = _endpoint(scope["method"], scope["path"])
-        self.sequence += 1
-        fate = request_fate(self.faults, self.seed, self.sequence)
-        if fate.delay_s > 0:
-            await asyncio.sleep(fate.delay_s)
-        if self.faults.rate_limit_rps is not None:
-            token = _authorization_token(scope)
-            now = time.monotonic()
-            bucket = self.buckets.setdefault(token, TokenBucket(self.faults.rate_limit_rps, now))
-            if not bucket.take(now):
-                self.stats.fault(endpoint, "rate_limited")
-                error = SquareRequestError(
-                    429,
-                    "RATE_LIMITED",
-                    "Too many requests: the demo merchant's rate limit "
-                    f"({self.faults.rate_limit_rps:g} requests per second per access token) was exceeded.",
-                    category=RATE_LIMIT_ERROR,
-                )
-                response = _error_response(error)
-                if fate.retry_after:
-                    response.headers["Retry-After"] = str(bucket.retry_after_s())
-                await response(scope, receive, send)
-                return
-        if fate.server_error is not None:
-            self.stats.fault(endpoint, "server_errors")
-            if fate.server_error == 503:
-                error = SquareRequestError(
-                    503, "SERVICE_UNAVAILABLE", "The demo merchant is temporarily unavailable.", category=API_ERROR
-                )
-            else:
-                error = SquareRequestError(
-                    500, "INTERNAL_SERVER_ERROR", "The demo merchant failed (injected fault).", category=API_ERROR
-                )
-            await _error_response(error)(scope, receive, send)
-            return
-        if fate.drop:
-            self.stats.fault(endpoint, "dropped")
-            await self.app(scope, receive, _dropping_send(send))
-            return
-        await self.app(scope, receive, send)
-
-
-def _dropping_send(send: Send) -> Send:
-    """Forwards the response head and half of the first body chunk, then aborts the response."""
-
-    async def dropping_send(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            await send(message)
-            return
-        if message["type"] == "http.response.body":
-            body: bytes = message.get("body", b"")
-            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-            raise DroppedConnection("connection dropped mid-response (injected fault)")
-        await send(message)
-
-    return dropping_send
 
 
 def create_app(
@@ -251,8 +112,16 @@ def create_app(
     malformed_ids = {o["id"] for o in data.orders if is_malformed(o["id"], faults, data.config.seed)}
     served_orders = [malform(o, fault_seed) if o["id"] in malformed_ids else o for o in data.orders]
     orders = OrdersIndex(served_orders, codec("orders"), empty_page=empty_policy("orders"))
+    lookup = OrdersLookup(served_orders)
     catalog = CatalogIndex(data.catalog_objects, codec("catalog"), empty_page=empty_policy("catalog"))
+    catalog_list = CatalogIndex(data.catalog_objects, codec("catalog-list"), empty_page=empty_policy("catalog-list"))
+    payments = LedgerIndex(data.payments, codec("payments"), "payments", empty_page=empty_policy("payments"))
+    refunds = LedgerIndex(data.refunds, codec("refunds"), "refunds", empty_page=empty_policy("refunds"))
+    customers = CustomerIndex(data.customers, codec("customers"), empty_page=empty_policy("customers"))
+    team = TeamIndex(data.team_members, codec("team-members"), empty_page=empty_policy("team-members"))
     location_ids = {location["id"] for location in data.locations}
+    main_location_id = data.main_location_id
+    anchor_us = datetime_to_us(data.anchor)
     locations_body = json.dumps({"locations": data.locations}, separators=(",", ":")).encode()
     stats = RequestStats(report_faults=faults.enabled)
     expected_token = access_token.encode()
@@ -285,8 +154,8 @@ def create_app(
                 return await handler(request)
             except SquareRequestError as error:
                 if isinstance(error, ExpiredCursorError):
-                    stats.fault(_endpoint(request.method, request.url.path), "cursor_expiries")
-                return _error_response(error)
+                    stats.fault(endpoint_name(request.method, request.url.path), "cursor_expiries")
+                return error_response(error)
 
         return endpoint
 
@@ -312,10 +181,85 @@ def create_app(
         response = catalog.search(search)
         if "cursor" in response and "objects" not in response:
             stats.fault("POST /v2/catalog/search", "empty_pages")
-        return _json(response)
+        return json_response(response)
+
+    @square_endpoint
+    async def list_catalog(request: Request) -> Response:
+        response = catalog_list.search(parse_list_catalog(QueryParams(request.query_params)))
+        response.pop("latest_time", None)  # ListCatalogResponse has no latest_time
+        if "cursor" in response and "objects" not in response:
+            stats.fault("GET /v2/catalog/list", "empty_pages")
+        return json_response(response)
+
+    def paged(endpoint: str, page: Page) -> Response:
+        if page.empty:
+            stats.fault(endpoint, "empty_pages")
+        return Response(page.body, media_type="application/json")
+
+    @square_endpoint
+    async def batch_retrieve_orders(request: Request) -> Response:
+        body, found = lookup.batch(Body.parse(await request.body()), location_ids)
+        broken = sum(order_id in malformed_ids for order_id in found)
+        if broken:
+            stats.fault("POST /v2/orders/batch-retrieve", "malformed_records", broken)
+        return Response(body, media_type="application/json")
+
+    @square_endpoint
+    async def retrieve_order(request: Request) -> Response:
+        order_id = request.path_params["order_id"]
+        if order_id in RESERVED_ORDER_PATHS:
+            raise SquareRequestError(405, "METHOD_NOT_ALLOWED", f"GET is not allowed on {request.url.path}.")
+        QueryParams(request.query_params).reject_unknown(())
+        body = lookup.get(order_id)
+        if order_id in malformed_ids:
+            stats.fault("GET /v2/orders/{order_id}", "malformed_records")
+        return Response(body, media_type="application/json")
+
+    @square_endpoint
+    async def list_payments(request: Request) -> Response:
+        query = parse_ledger_query(
+            QueryParams(request.query_params),
+            refunds=False,
+            location_ids=location_ids,
+            default_location=main_location_id,
+            anchor_us=anchor_us,
+        )
+        return paged("GET /v2/payments", payments.page(query, datetime_to_us(now())))
+
+    @square_endpoint
+    async def list_refunds(request: Request) -> Response:
+        query = parse_ledger_query(
+            QueryParams(request.query_params),
+            refunds=True,
+            location_ids=location_ids,
+            default_location=main_location_id,
+            anchor_us=anchor_us,
+        )
+        return paged("GET /v2/refunds", refunds.page(query, datetime_to_us(now())))
+
+    def with_count(page: Page, count: int | None) -> Page:
+        if count is None:
+            return page
+        body = page.body[:-1] + (b"," if page.body != b"{}" else b"") + f'"count":{count}}}'.encode()
+        return Page(body, page.rows, page.empty)
+
+    @square_endpoint
+    async def list_customers(request: Request) -> Response:
+        page, count = customers.page(parse_list_customers(QueryParams(request.query_params)))
+        return paged("GET /v2/customers", with_count(page, count))
+
+    @square_endpoint
+    async def search_customers(request: Request) -> Response:
+        page, count = customers.page(parse_search_customers(Body.parse(await request.body())))
+        return paged("POST /v2/customers/search", with_count(page, count))
+
+    @square_endpoint
+    async def search_team_members(request: Request) -> Response:
+        page = team.page(parse_search_team_members(Body.parse(await request.body())))
+        return paged("POST /v2/team-members/search", page)
 
     async def demo_stats(request: Request) -> Response:
-        return _json(stats.snapshot())
+        return json_response(stats.snapshot())
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -327,7 +271,7 @@ def create_app(
             )
         else:
             error = SquareRequestError(exc.status_code, "BAD_REQUEST", str(exc.detail))
-        response = _error_response(error)
+        response = error_response(error)
         if exc.headers:
             response.headers.update(exc.headers)
         return response
@@ -339,20 +283,28 @@ def create_app(
             f"The demo merchant failed: {type(exc).__name__}.",
             category=API_ERROR,
         )
-        return _error_response(error)
+        return error_response(error)
 
     app = Starlette(
         routes=[
             Route("/v2/locations", list_locations, methods=["GET"]),
             Route("/v2/orders/search", search_orders, methods=["POST"]),
+            Route("/v2/orders/batch-retrieve", batch_retrieve_orders, methods=["POST"]),
+            Route("/v2/orders/{order_id}", retrieve_order, methods=["GET"]),
             Route("/v2/catalog/search", search_catalog, methods=["POST"]),
+            Route("/v2/catalog/list", list_catalog, methods=["GET"]),
+            Route("/v2/payments", list_payments, methods=["GET"]),
+            Route("/v2/refunds", list_refunds, methods=["GET"]),
+            Route("/v2/customers", list_customers, methods=["GET"]),
+            Route("/v2/customers/search", search_customers, methods=["POST"]),
+            Route("/v2/team-members/search", search_team_members, methods=["POST"]),
             Route(STATS_PATH, demo_stats, methods=["GET"]),
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     if faults.enabled:
-        app.add_middleware(_FaultMiddleware, faults=faults, seed=fault_seed, stats=stats)
-    app.add_middleware(_StatsMiddleware, stats=stats)  # outermost: it also counts injected faults
+        app.add_middleware(FaultMiddleware, faults=faults, seed=fault_seed, stats=stats)
+    app.add_middleware(StatsMiddleware, stats=stats)  # outermost: it also counts injected faults
     app.state.stats = stats
     app.state.data = data
     app.state.faults = faults

@@ -1,4 +1,4 @@
-"""``POST /v2/catalog/search`` semantics, independent of HTTP.
+"""``POST /v2/catalog/search`` and ``GET /v2/catalog/list`` semantics, independent of HTTP.
 
 What Square does and the demo mimics:
 
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cursors import CursorCodec, CursorState, fingerprint
+from .params import QueryParams
 from .timefmt import format_us, parse_rfc3339_us
 from .wire import Body, bad_request
 
@@ -190,3 +191,38 @@ class CatalogIndex:
         if self.latest_time is not None:
             response["latest_time"] = self.latest_time
         return response
+
+
+LIST_PAGE_SIZE = 100
+"""ListCatalog's page size (Square: "currently set to be 100")."""
+
+
+def parse_list_catalog(params: QueryParams) -> SearchCatalogRequest:
+    """``GET /v2/catalog/list``: ``types`` is a case-insensitive comma list (default: the
+    top-level types); deleted objects never come back; ``catalog_version`` (historical versions)
+    is valid for Square but not implemented by the demo (400)."""
+    params.reject_unknown(("cursor", "types", "catalog_version"))
+    if params.string("catalog_version") is not None:
+        raise bad_request(
+            "BAD_REQUEST",
+            "`catalog_version` is valid for Square but not supported by the demo merchant yet.",
+            "catalog_version",
+        )
+    text = params.string("types")
+    types: tuple[str, ...] = DEFAULT_OBJECT_TYPES
+    if text is not None:
+        names = [name.strip().upper() for name in text.split(",") if name.strip()]
+        for name in names:
+            if name not in CATALOG_OBJECT_TYPES:
+                raise bad_request(
+                    "INVALID_ENUM_VALUE", f"`{name}` is not a valid catalog object type for `types`.", "types"
+                )
+        types = tuple(names) or DEFAULT_OBJECT_TYPES
+    return SearchCatalogRequest(
+        object_types=tuple(sorted(set(types))),
+        include_deleted=False,
+        include_related=False,
+        begin_us=None,
+        limit=LIST_PAGE_SIZE,
+        cursor=params.string("cursor"),
+    )

@@ -3,8 +3,9 @@
 ``generate(DemoConfig(...))`` returns plain JSON-ready dicts exactly as Square's API would send
 them (see ``locations``, ``catalog`` and ``orders`` for the shapes). The HTTP side lives in
 ``app`` and only serves what this module produced; ``returns`` adds the return orders of the
-sales ``orders`` made, so the generator can grow (payments,
-refunds, customers, late-arriving orders) without touching the server.
+sales ``orders`` made; ``team`` and ``customers`` add the staff and the customer directory and
+attribute the completed orders to them (``customer_id`` on orders and tenders); ``payments``
+turns every tender into a ``Payment`` and every return's money back into ``PaymentRefund`` objects.
 
 Determinism: the same config gives byte-identical data (``json.dumps`` of the result is
 equal), because every random draw comes from ``random.Random`` streams seeded with strings
@@ -22,10 +23,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .catalog import build_catalog
+from .customers import CustomerBook, customer_count
 from .ids import IdFactory
 from .locations import MAX_LOCATIONS, build_locations
 from .orders import DAY_MS, MoneyPool, OrderSynthesizer, OrderWindow
+from .payments import PaymentLedger
 from .returns import ReturnMaker
+from .team import TeamRoster, build_team
 from .tenders import TenderMaker
 from .timefmt import datetime_to_us, parse_rfc3339_us
 
@@ -80,6 +84,10 @@ class DemoData:
     locations: list[JSONObject]
     catalog_objects: list[JSONObject]
     orders: list[JSONObject]
+    team_members: list[JSONObject] = field(default_factory=list)
+    customers: list[JSONObject] = field(default_factory=list)
+    payments: list[JSONObject] = field(default_factory=list)
+    refunds: list[JSONObject] = field(default_factory=list)
     _by_id: dict[str, JSONObject] = field(default_factory=dict, repr=False, compare=False)
 
     def location(self, location_id: str) -> JSONObject:
@@ -87,6 +95,12 @@ class DemoData:
         if not self._by_id:
             self._by_id.update((loc["id"], loc) for loc in self.locations)
         return self._by_id[location_id]
+
+    @property
+    def main_location_id(self) -> str:
+        """The seller's main location: the first one opened (what ``GET /v2/payments`` lists
+        when no ``location_id`` is given)."""
+        return min(self.locations, key=lambda loc: (parse_rfc3339_us(loc["created_at"]), loc["id"]))["id"]
 
     @property
     def window_start(self) -> datetime:
@@ -135,6 +149,21 @@ def generate(config: DemoConfig | None = None) -> DemoData:
     return_orders = return_maker.generate(sales, shops, end_ms)
     orders = sorted(sales + return_orders, key=lambda order: (parse_rfc3339_us(order["created_at"]), order["id"]))
 
+    people_ids = IdFactory(stream("people-ids"))
+    team = build_team(stream("team"), people_ids, locations, window_start_ms=start_ms, window_end_ms=end_ms)
+    book = CustomerBook(stream("customers"), people_ids)
+    customers = book.build(
+        customer_count(config.orders_per_day, config.days),
+        location_ids=[location["id"] for location in locations],
+        location_weights=[template.traffic for template, _ in shops],
+        window_start_ms=start_ms,
+        window_end_ms=end_ms,
+    )
+    _attribute_customers(orders, book)
+    ledger = PaymentLedger(stream("payments"), IdFactory(stream("payment-ids")), money, TeamRoster(team), end_ms)
+    for order in orders:
+        ledger.record(order)
+
     return DemoData(
         config=config,
         anchor=anchor,
@@ -143,4 +172,34 @@ def generate(config: DemoConfig | None = None) -> DemoData:
         locations=sorted(locations, key=lambda loc: loc["name"]),
         catalog_objects=catalog.objects,
         orders=orders,
+        team_members=team,
+        customers=customers,
+        payments=sorted(ledger.payments, key=_created_then_id),
+        refunds=sorted(ledger.refunds, key=_created_then_id),
     )
+
+
+def _created_then_id(obj: JSONObject) -> tuple[int, str]:
+    return parse_rfc3339_us(obj["created_at"]), obj["id"]
+
+
+def _attribute_customers(orders: list[JSONObject], book: CustomerBook) -> None:
+    """Put ``customer_id`` on completed sales (and their tenders); a return order inherits its
+    sale's customer. ``orders`` is in creation order, so every sale comes before its returns."""
+    by_id: dict[str, str] = {}
+    for order in orders:
+        if order["state"] != "COMPLETED":
+            continue
+        if order.get("returns"):
+            customer_id = by_id.get(order["returns"][0]["source_order_id"])
+        else:
+            online = order["source"]["name"] != "Square Point of Sale"
+            customer_id = book.attribute(
+                order["location_id"], parse_rfc3339_us(order["created_at"]) // 1000, online=online
+            )
+        if customer_id is None:
+            continue
+        by_id[order["id"]] = customer_id
+        order["customer_id"] = customer_id
+        for tender in order.get("tenders", ()):
+            tender["customer_id"] = customer_id

@@ -10,7 +10,12 @@ looks real and downstream code cannot rely on anything stricter than "an opaque 
 * order line item ``uid`` (and the uids of an order's taxes, discounts, modifiers, returns):
   22 mixed-case alphanumerics;
 * tenders (which share their id with the payment): 29 mixed-case alphanumerics, e.g.
-  ``KkAkhdMsgzn59SM8A89WgKwekxLZY``.
+  ``KkAkhdMsgzn59SM8A89WgKwekxLZY``;
+* refunds: the refunded payment's id, ``_`` and 43 mixed-case alphanumerics (Square's refund ids
+  start with their payment's id);
+* customers: 26 characters of Crockford base32, e.g. ``JDKYHBWT1D4F8MFH63DBMEN8Y4``;
+* team members: ``TM`` and 14 mixed-case alphanumerics, e.g. ``TMoK0gh6rH1o4dVx``;
+* payment ``version_token``: 45 mixed-case alphanumerics.
 """
 
 from __future__ import annotations
@@ -60,3 +65,15 @@ class IdFactory:
 
     def tender(self) -> str:
         return self._draw(BASE62, 29)
+
+    def refund(self, payment_id: str) -> str:
+        return f"{payment_id}_{self._draw(BASE62, 43)}"
+
+    def customer(self) -> str:
+        return self._draw(CROCKFORD32, 26)
+
+    def team_member(self) -> str:
+        return "TM" + self._draw(BASE62, 14)
+
+    def version_token(self) -> str:
+        return "".join(self._rng.choices(BASE62, k=45))

@@ -10,7 +10,8 @@ What Square does and the demo mimics:
   sorting by ``CLOSED_AT`` while asking for ``OPEN`` or ``DRAFT`` orders is also a 400;
 * an omitted ``end_at`` means "the time of the first request of this cursor chain": the demo
   pins it in the cursor, so results appearing later are not picked up by later pages;
-* filters are ANDed (states, sources, time range, locations);
+* filters are ANDed (states, sources, customers, time range, locations); ``customer_filter``
+  matches the order's ``customer_id`` or any tender's, at most 10 ids;
 * the response is ``{"orders": [...], "cursor": "..."}``, with ``order_entries`` instead of
   ``orders`` when ``return_entries`` is true, no ``cursor`` on the last page and ``{}`` when
   nothing matches.
@@ -40,6 +41,7 @@ ORDER_STATES = ("OPEN", "COMPLETED", "CANCELED", "DRAFT")
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
 MAX_LOCATION_IDS = 10
+MAX_CUSTOMER_IDS = 10
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class OrdersQuery:
     sort_order: str
     start_us: int | None
     end_us: int | None
+    customer_ids: tuple[str, ...] | None = None
 
     def fingerprint(self) -> str:
         return fingerprint(
@@ -60,6 +63,7 @@ class OrdersQuery:
                 "locations": self.location_ids,
                 "states": self.states,
                 "sources": self.source_names,
+                "customers": self.customer_ids,
                 "sort": [self.sort_field, self.sort_order],
                 "range": [self.start_us, self.end_us],
             }
@@ -100,6 +104,21 @@ def _time_range(body: Body, key: str) -> tuple[int | None, int | None] | None:
     return start, end_us
 
 
+def _customer_ids(filters: Body) -> list[str] | None:
+    customer_filter = filters.obj("customer_filter")
+    if customer_filter is None:
+        return None
+    customer_filter.reject_unknown(("customer_ids",))
+    customer_ids = customer_filter.strings("customer_ids")
+    if customer_ids is not None and len(customer_ids) > MAX_CUSTOMER_IDS:
+        raise bad_request(
+            "ARRAY_LENGTH_TOO_LONG",
+            f"`customer_ids` may contain at most {MAX_CUSTOMER_IDS} ids; got {len(customer_ids)}.",
+            customer_filter.field("customer_ids"),
+        )
+    return customer_ids
+
+
 def parse_search_orders(body: Body, known_location_ids: set[str]) -> SearchOrdersRequest:
     """Validate a ``SearchOrdersRequest`` body the way Square does; raises ``SquareRequestError``."""
     body.reject_unknown(("location_ids", "cursor", "query", "limit", "return_entries"))
@@ -131,6 +150,7 @@ def parse_search_orders(body: Body, known_location_ids: set[str]) -> SearchOrder
 
     states: list[str] | None = None
     source_names: list[str] | None = None
+    customer_ids: list[str] | None = None
     time_field: str | None = None
     start_us: int | None = None
     end_us: int | None = None
@@ -142,9 +162,10 @@ def parse_search_orders(body: Body, known_location_ids: set[str]) -> SearchOrder
         filters = query.obj("filter")
         if filters is not None:
             filters.reject_unknown(
-                ("state_filter", "date_time_filter", "source_filter"),
-                unsupported=("fulfillment_filter", "customer_filter"),
+                ("state_filter", "date_time_filter", "source_filter", "customer_filter"),
+                unsupported=("fulfillment_filter",),
             )
+            customer_ids = _customer_ids(filters)
             state_filter = filters.obj("state_filter")
             if state_filter is not None:
                 state_filter.reject_unknown(("states",))
@@ -211,6 +232,7 @@ def parse_search_orders(body: Body, known_location_ids: set[str]) -> SearchOrder
             sort_order=sort_order,
             start_us=start_us,
             end_us=end_us,
+            customer_ids=tuple(sorted(set(customer_ids))) if customer_ids else None,
         ),
         limit=limit,
         cursor=body.string("cursor"),
@@ -256,6 +278,9 @@ class OrdersIndex:
         self._location = [o["location_id"] for o in orders]
         self._state = [o.get("state") for o in orders]
         self._source = [(o.get("source") or {}).get("name") for o in orders]
+        self._customers = [
+            {o.get("customer_id"), *(t.get("customer_id") for t in o.get("tenders") or ())} - {None} for o in orders
+        ]
         self._keys: dict[str, list[int]] = {}
         self._rows: dict[str, list[int]] = {}
         for sort_field, attribute in SORT_FIELDS.items():
@@ -297,6 +322,7 @@ class OrdersIndex:
         locations = set(query.location_ids)
         states = None if query.states is None else set(query.states)
         sources = None if query.source_names is None else set(query.source_names)
+        customers = None if query.customer_ids is None else set(query.customer_ids)
         page: list[int] = []
         first_position = 0
         next_position: int | None = None
@@ -307,6 +333,8 @@ class OrdersIndex:
             if states is not None and self._state[row] not in states:
                 continue
             if sources is not None and self._source[row] not in sources:
+                continue
+            if customers is not None and customers.isdisjoint(self._customers[row]):
                 continue
             if len(page) == request.limit:
                 next_position = index
