@@ -2,8 +2,9 @@
 
 They report every problem at its own line and, for a wrong name, the valid names and the nearest
 one: dbt-semantic-interfaces' JSON schemas (all their errors, not only the first), references
-between objects (metric -> measure, metric -> metric, agg_time_dimension -> time dimension) and
-square-bi's own ``config.meta`` keys (``unit``, ``synonyms``, ``currency_dimension``).
+between objects (metric -> measure, metric -> metric, agg_time_dimension -> time dimension),
+square-bi's own ``config.meta`` keys (``unit``, ``synonyms``, ``currency_dimension``) and the
+metric graph (:mod:`metric_checks`: missing inputs, time periods, cycles).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dbt_semantic_interfaces.parsing.schemas import (
 from square_bi.errors import did_you_mean
 from square_bi.semantic.dbt_format import DocumentKind, DsiDocument
 from square_bi.semantic.errors import SemanticYamlError, YamlIssue
+from square_bi.semantic.metric_checks import metric_graph_issues
 from square_bi.semantic.model import Unit
 from square_bi.semantic.sources import YamlPath
 
@@ -106,6 +108,7 @@ def _reference_issues(documents: Sequence[DsiDocument]) -> Iterator[YamlIssue]:
         yield from _model_issues(model)
     for metric in metrics:
         yield from _metric_issues(metric, measures, metric_names)
+    yield from metric_graph_issues(metrics)
 
 
 def _model_issues(model: DsiDocument) -> Iterator[YamlIssue]:

@@ -26,6 +26,7 @@ __all__ = ["node_select", "shift_date"]
 
 DAY_COLUMN = "__day"
 RANK_COLUMN = "__period_rank"
+LAST_DAY_COLUMN = "__last_day"
 
 
 def node_select(node: Node, spine: TimeSpine | None, start: dt.date | None, end: dt.date | None) -> exp.Select:
@@ -129,7 +130,11 @@ def _cumulative(node: Node, spine: TimeSpine | None, start: dt.date | None, end:
         lookback = shift_date(start, spec.window, -1) + dt.timedelta(days=1)
     elif start is not None:
         lookback = None  # all time: every earlier day counts
-    daily = _aggregate(node, others, lookback, end, day_key=True).subquery(alias_id("daily"))
+    daily_select = _aggregate(node, others, lookback, end, day_key=True)
+    if end is None:  # the last day with data, from the same scan (no second aggregation)
+        last = exp.Window(this=exp.Max(this=qualify(node.time_dimension.expr, node.source_alias)))
+        daily_select = daily_select.select(exp.alias_(last, LAST_DAY_COLUMN), copy=False)
+    daily = daily_select.subquery(alias_id("daily"))
 
     day = exp.column(exp.to_identifier(spine.column), table=alias_id("spine"))
     daily_day = exp.column(exp.to_identifier(DAY_COLUMN), table=alias_id("daily"))
@@ -146,10 +151,8 @@ def _cumulative(node: Node, spine: TimeSpine | None, start: dt.date | None, end:
         on.append(exp.GT(this=daily_day.copy(), expression=exp.cast(back, exp.DataType.Type.DATE)))
     where: list[exp.Expr] = []
     if end is None:  # no running totals for days after the last day with data
-        last_day = exp.select(exp.Max(this=exp.column(exp.to_identifier(DAY_COLUMN)))).from_(
-            _aggregate(node, others, lookback, end, day_key=True).subquery(alias_id("bounds"))
-        )
-        where.append(exp.LTE(this=day.copy(), expression=exp.paren(exp.Subquery(this=last_day), copy=False)))
+        last_day = exp.column(exp.to_identifier(LAST_DAY_COLUMN), table=alias_id("daily"))
+        where.append(exp.LTE(this=day.copy(), expression=last_day))
     if start is not None:
         where.append(exp.GTE(this=day.copy(), expression=date_literal(start)))
     if end is not None:
