@@ -35,6 +35,8 @@ from square_bi.square.client import translate_error
 
 log = logging.getLogger(__name__)
 
+MAX_CURSOR_RESTARTS = 10
+
 
 @dataclass(frozen=True)
 class SyncOptions:
@@ -50,6 +52,62 @@ class SyncOptions:
     """A stored cursor older than this is not trusted (Square's live ~15 min); restart from the watermark."""
     streams: Sequence[str] | None = None
     """Only these streams (default: all)."""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """An updated-time range a window stream is split into so a backfill runs concurrently:
+    calendar months (UTC); the first is open at the start, the last at the end."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def label(self) -> str:
+        return self.start.strftime("%Y-%m") if self.start is not None else "first"
+
+
+@dataclass(frozen=True)
+class Partition:
+    base: str
+    """What the request is for: a batch of location ids, one location, or '' for all."""
+    bucket: Bucket = Bucket()
+
+    @property
+    def key(self) -> str:
+        """The checkpoint's partition key."""
+        if self.bucket == Bucket():
+            return self.base
+        return f"{self.base}@{self.bucket.label}"
+
+
+def _month_start(value: datetime) -> datetime:
+    return value.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _next_month(value: datetime) -> datetime:
+    return (value.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+SPLIT_MONTHS = 6
+"""How many recent months a backfill reads concurrently, one partition each; older history (often
+sparse, and read once) is one partition."""
+
+
+def month_buckets(earliest: datetime | None, run_end: datetime, months: int = SPLIT_MONTHS) -> list[Bucket]:
+    """The last ``months`` calendar months, each a bucket, after one open bucket for everything
+    older; a single open bucket when the merchant's history is unknown."""
+    if earliest is None:
+        return [Bucket()]
+    first_split = _month_start(run_end)
+    for _ in range(months - 1):
+        first_split = _month_start(first_split - timedelta(days=1))
+    edges = [max(_next_month(_month_start(earliest)), first_split)]
+    while edges[-1] <= run_end:
+        edges.append(_next_month(edges[-1]))
+    starts: list[datetime | None] = [None, *edges[:-1]]
+    ends: list[datetime | None] = [*edges[:-1], None]
+    return [Bucket(start, end) for start, end in zip(starts, ends, strict=True)]
 
 
 @dataclass
@@ -98,7 +156,7 @@ class Extractor:
             raise SourceError(f"Unknown stream(s) {unknown}. Streams: {sorted(STREAMS)}.")
         run_end = report.started_at
         # Locations first: they partition the orders.
-        location_ids = await self._run_stream(LOCATIONS, report, run_end, partitions=[""])
+        location_ids = await self._run_stream(LOCATIONS, report, run_end, partitions=[Partition("")])
         locations_error = report.streams[LOCATIONS.name].error
         if locations_error:
             # Nothing else can be read without locations (and whatever broke them, a bad token or an
@@ -106,6 +164,7 @@ class Extractor:
             await self.sink.record_run(report.run_id, report.started_at, report.streams[LOCATIONS.name])
             raise SourceError(locations_error)
         rest = [STREAMS[name] for name in wanted if name != LOCATIONS.name]
+        earliest = report.streams[LOCATIONS.name].earliest_created_at
         tasks = []
         for stream in rest:
             if stream.partitioning != "none" and not location_ids:
@@ -113,11 +172,13 @@ class Extractor:
                 stats.error = f"{stream.name}: skipped because the locations stream found no locations."
                 continue
             if stream.partitioning == "location_batches":
-                parts = location_partitions(location_ids)
+                bases = location_partitions(location_ids)
             elif stream.partitioning == "per_location":
-                parts = sorted(set(location_ids))
+                bases = sorted(set(location_ids))
             else:
-                parts = [""]
+                bases = [""]
+            buckets = month_buckets(earliest, run_end) if stream.incremental == "window" else [Bucket()]
+            parts = [Partition(base, bucket) for base in bases for bucket in buckets]
             tasks.append(self._run_stream(stream, report, run_end, partitions=parts))
         await asyncio.gather(*tasks)
         for stats in report.streams.values():
@@ -125,7 +186,7 @@ class Extractor:
         return report
 
     async def _run_stream(
-        self, stream: Stream, report: SyncReport, run_end: datetime, *, partitions: list[str]
+        self, stream: Stream, report: SyncReport, run_end: datetime, *, partitions: list[Partition]
     ) -> list[str]:
         stats = report.streams.setdefault(stream.name, StreamStats(stream.name, partitions=len(partitions)))
         started = time.perf_counter()
@@ -145,31 +206,32 @@ class Extractor:
         stats.seconds += time.perf_counter() - started
         return ids
 
-    async def _run_partition(self, stream: Stream, partition: str, run_end: datetime, stats: StreamStats) -> list[str]:
+    async def _run_partition(self, stream: Stream, part: Partition, run_end: datetime, stats: StreamStats) -> list[str]:
         opts = self.options
+        partition = part.key
         stored = None if opts.full_refresh else await self.sink.get_state(stream.name, partition)
         state = stored or PartitionState()
+        if part.bucket.end is not None and state.watermark is not None and state.watermark >= part.bucket.end:
+            return []  # a past month already read to its end: later changes fall in later months
         limit = opts.orders_page_size if stream.name == "orders" else stream.page_size
-        cursor, window_start, window_end = self._start_window(stream, state, run_end)
+        cursor, window_start, window_end = self._start_window(stream, state, run_end, part.bucket)
         stats.requested_windows.append((window_start, window_end))
         ids: list[str] = []
         seen_cursors: set[str] = set()
         pending: asyncio.Task[None] | None = None
         max_updated: datetime | None = None
-        restarts_without_progress = 0
-        progress_at_restart: datetime | None = None
+        restarts = 0
         try:
             while True:
-                request = PageRequest(partition, window_start, window_end, cursor, limit)
+                request = PageRequest(part.base, window_start, window_end, cursor, limit)
                 try:
                     raw = await self._fetch(stream, request, stats)
                 except CursorExpiredError:
                     stats.cursor_restarts += 1
-                    made_progress = max_updated is not None and max_updated != progress_at_restart
-                    restarts_without_progress = 0 if made_progress else restarts_without_progress + 1
-                    if cursor is None or restarts_without_progress >= 3:
+                    restarts += 1
+                    # Each restart keeps what was read (committed) and goes on; give up after many.
+                    if cursor is None or restarts > MAX_CURSOR_RESTARTS:
                         raise
-                    progress_at_restart = max_updated
                     if stream.sorted_by_updated_at and max_updated is not None and window_end is not None:
                         # Everything up to max_updated is committed or committing: go on from there
                         # (inclusive, so ties at that instant are read again, idempotently).
@@ -178,7 +240,7 @@ class Extractor:
                     else:
                         log.warning("%s[%s]: cursor refused; restarting from the watermark", stream.name, partition)
                         cursor, window_start, window_end = self._start_window(
-                            stream, replace(state, cursor=None), run_end
+                            stream, replace(state, cursor=None), run_end, part.bucket
                         )
                     continue
                 valid, valid_raw, dead = self._validate(stream, raw.objects)
@@ -186,6 +248,11 @@ class Extractor:
                 stats.rows += len(valid)
                 stats.dead_letters += len(dead)
                 for rec in valid:
+                    created = getattr(rec, "created_at", None)
+                    if created is not None and (
+                        stats.earliest_created_at is None or created < stats.earliest_created_at
+                    ):
+                        stats.earliest_created_at = created
                     updated = getattr(rec, "updated_at", None)
                     if updated is not None and (max_updated is None or updated > max_updated):
                         max_updated = updated
@@ -226,9 +293,13 @@ class Extractor:
         return ids
 
     def _start_window(
-        self, stream: Stream, state: PartitionState, run_end: datetime
+        self, stream: Stream, state: PartitionState, run_end: datetime, bucket: Bucket
     ) -> tuple[str | None, datetime | None, datetime | None]:
-        """(cursor, window_start, window_end) for a fresh pass or a resume of a fresh cursor."""
+        """(cursor, window_start, window_end) for a fresh pass or a resume of a fresh cursor.
+
+        A window stream reads from its watermark minus the lookback (which may reach back into the
+        previous month: harmless, upserts are idempotent), or from its month's start on a first pass,
+        up to the month's end or the run's start, whichever comes first."""
         if (
             state.cursor
             and state.cursor_saved_at is not None
@@ -239,8 +310,9 @@ class Extractor:
             return None, None, None
         if stream.incremental == "after_watermark":
             return None, state.watermark, None
-        start = state.watermark - self.options.lookback if state.watermark else None
-        return None, start, run_end
+        start = state.watermark - self.options.lookback if state.watermark else bucket.start
+        end = min(bucket.end, run_end) if bucket.end is not None else run_end
+        return None, start, end
 
     @staticmethod
     def _final_watermark(

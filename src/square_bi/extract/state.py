@@ -63,3 +63,5 @@ class StreamStats:
     error: str | None = None
     seconds: float = 0.0
     requested_windows: list[tuple[datetime | None, datetime | None]] = field(default_factory=list)
+    earliest_created_at: datetime | None = None
+    """The oldest ``created_at`` among the records read (for locations: where history can begin)."""
