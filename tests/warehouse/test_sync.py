@@ -14,7 +14,7 @@ from shop_support import DEMO_TOKEN, RawMerchant, demo_settings, run_sync
 from square_bi.extract.runner import Extractor, SyncOptions
 from square_bi.extract.state import Page
 from square_bi.square.client import close_client, make_client
-from square_bi.square.demo import DemoServer
+from square_bi.square.demo import DemoData, DemoServer
 from square_bi.warehouse.database import Warehouse
 from square_bi.warehouse.sink import DuckDBSink
 from square_bi.warehouse.star import initialize
@@ -138,7 +138,9 @@ def test_watermarks_only_move_once_every_page_of_a_partition_is_committed(shop: 
 def test_sync_run_statistics_are_recorded_per_stream(shop_db: Path) -> None:
     with duckdb.connect(str(shop_db), read_only=True) as con:
         runs = con.execute("SELECT stream, status, rows, pages FROM sync_runs ORDER BY stream").fetchall()
-    assert [r[0] for r in runs] == ["catalog", "locations", "orders"]
+    assert [r[0] for r in runs] == sorted(
+        ["catalog", "customers", "locations", "orders", "payments", "refunds", "team_members"]
+    )
     assert all(status == "succeeded" and rows > 0 and pages >= 1 for _, status, rows, pages in runs)
 
 
@@ -150,3 +152,23 @@ def test_staged_orders_keep_squares_json_whole_including_fields_we_do_not_model(
             order_id: json.loads(raw) for order_id, raw in con.execute("SELECT id, raw FROM stg_orders").fetchall()
         }
     assert stored == {order["id"]: order for order in raw_shop.orders}
+
+
+@pytest.mark.parametrize(
+    ("table", "source"),
+    [
+        ("stg_payments", "payments"),
+        ("stg_refunds", "refunds"),
+        ("stg_customers", "customers"),
+        ("stg_team_members", "team_members"),
+    ],
+)
+def test_payments_refunds_customers_and_team_members_land_exactly_once(
+    shop_db: Path, shop_data: DemoData, table: str, source: str
+) -> None:
+    with duckdb.connect(str(shop_db), read_only=True) as con:
+        staged = [json.loads(raw) for (raw,) in con.execute(f"SELECT raw FROM {table}").fetchall()]
+    served = getattr(shop_data, source)
+    assert served, f"the demo merchant serves {source}"
+    assert Counter(obj["id"] for obj in staged) == Counter(obj["id"] for obj in served)
+    assert {obj["id"]: obj for obj in staged} == {obj["id"]: obj for obj in served}

@@ -270,6 +270,5 @@ STREAMS: dict[str, Stream] = {
     s.name: s for s in (LOCATIONS, CATALOG, ORDERS, PAYMENTS, REFUNDS, CUSTOMERS, TEAM_MEMBERS)
 }
 
-DEFAULT_STREAMS: tuple[str, ...] = ("locations", "catalog", "orders")
-"""What a sync reads unless told otherwise. Payments, refunds, customers and team members are
-declared above and join the default as soon as the demo merchant serves them."""
+DEFAULT_STREAMS: tuple[str, ...] = tuple(STREAMS)
+"""What a sync reads unless told otherwise: every stream."""
