@@ -15,6 +15,7 @@ from square_bi.extract.runner import Extractor, SyncOptions
 from square_bi.extract.state import Page
 from square_bi.square.client import close_client, make_client
 from square_bi.square.demo import DemoData, DemoServer
+from square_bi.square.demo.faults import FaultConfig
 from square_bi.warehouse.database import Warehouse
 from square_bi.warehouse.sink import DuckDBSink
 from square_bi.warehouse.star import initialize
@@ -172,3 +173,14 @@ def test_payments_refunds_customers_and_team_members_land_exactly_once(
     assert served, f"the demo merchant serves {source}"
     assert Counter(obj["id"] for obj in staged) == Counter(obj["id"] for obj in served)
     assert {obj["id"]: obj for obj in staged} == {obj["id"]: obj for obj in served}
+
+
+def test_a_stream_without_its_permission_fails_alone_naming_the_permission(
+    shop_data: DemoData, tmp_path: Path
+) -> None:
+    forbidden = FaultConfig(forbidden_endpoints=frozenset({"GET /v2/payments"}))
+    with DemoServer(shop_data, access_token=DEMO_TOKEN, faults=forbidden) as square:
+        result = run_sync(square.base_url, tmp_path / "scoped.duckdb")
+    assert set(result.report.failed) == {"payments"}
+    assert "PAYMENTS_READ" in result.report.failed["payments"]
+    assert result.report.streams["orders"].rows == len(shop_data.orders)

@@ -360,7 +360,7 @@ class Extractor:
                 self.limiter.on_success()
                 return page
             except Exception as exc:
-                error = translate_error(exc, endpoint=stream.endpoint, base_url=self.base_url)
+                error = translate_error(exc, endpoint=stream.endpoint, base_url=self.base_url, scope=stream.scope)
                 if isinstance(error, RetriableSourceError) and error.rate_limited:
                     self.limiter.on_rate_limited(error.retry_after_s)
                 if not isinstance(error, RetriableSourceError) or attempt >= opts.max_attempts:

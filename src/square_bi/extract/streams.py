@@ -56,6 +56,8 @@ class Stream:
     """``window``: filter on updated time between watermark - lookback and the run's start;
     ``after_watermark``: everything updated strictly after the watermark (catalog ``begin_time``);
     ``full``: the whole collection every run."""
+    scope: str = "MERCHANT_PROFILE_READ"
+    """The OAuth permission the endpoint needs (named in the error when it is missing)."""
     sorted_by_updated_at: bool = False
     """Pages come sorted by ``updated_at`` ascending, so an expired cursor can resume from the last
     record read instead of the window's start."""
@@ -205,6 +207,7 @@ CATALOG = Stream(
     name="catalog",
     endpoint="POST /v2/catalog/search",
     record=records.CatalogObject,
+    scope="ITEMS_READ",
     primary_key="id",
     fetch=fetch_catalog,
     page_size=1000,
@@ -215,6 +218,7 @@ ORDERS = Stream(
     name="orders",
     endpoint="POST /v2/orders/search",
     record=records.Order,
+    scope="ORDERS_READ",
     primary_key="id",
     fetch=fetch_orders,
     page_size=500,
@@ -227,6 +231,7 @@ PAYMENTS = Stream(
     name="payments",
     endpoint="GET /v2/payments",
     record=records.Payment,
+    scope="PAYMENTS_READ",
     primary_key="id",
     fetch=fetch_payments,
     page_size=100,
@@ -239,6 +244,7 @@ REFUNDS = Stream(
     name="refunds",
     endpoint="GET /v2/refunds",
     record=records.PaymentRefund,
+    scope="PAYMENTS_READ",
     primary_key="id",
     fetch=fetch_refunds,
     page_size=100,
@@ -250,6 +256,7 @@ CUSTOMERS = Stream(
     name="customers",
     endpoint="POST /v2/customers/search",
     record=records.Customer,
+    scope="CUSTOMERS_READ",
     primary_key="id",
     fetch=fetch_customers,
     page_size=100,
@@ -260,6 +267,7 @@ TEAM_MEMBERS = Stream(
     name="team_members",
     endpoint="POST /v2/team-members/search",
     record=records.TeamMember,
+    scope="EMPLOYEES_READ",
     primary_key="id",
     fetch=fetch_team_members,
     page_size=200,

@@ -73,7 +73,7 @@ def square_error_codes(error: ApiError) -> set[str]:
     return {str(item.get("code")) for item in body.get("errors") or [] if isinstance(item, dict)}
 
 
-def translate_error(exc: BaseException, *, endpoint: str, base_url: str) -> SourceError:
+def translate_error(exc: BaseException, *, endpoint: str, base_url: str, scope: str | None = None) -> SourceError:
     """Map an SDK or transport failure to our tree, with an actionable, token-free message."""
     if isinstance(exc, ApiError):
         status = exc.status_code or 0
@@ -84,9 +84,10 @@ def translate_error(exc: BaseException, *, endpoint: str, base_url: str) -> Sour
                 "Check SQUARE_ACCESS_TOKEN and SQUARE_ENVIRONMENT (production vs sandbox)."
             )
         if status == 403:
+            needed = f"the {scope} permission" if scope else "a permission"
             return FatalSourceError(
-                f"{endpoint}: the access token lacks a permission ({text}). "
-                "Grant the missing OAuth scope to the application and issue a new SQUARE_ACCESS_TOKEN."
+                f"{endpoint}: the access token lacks {needed} ({text}). Grant {scope or 'the missing scope'} "
+                "to the application (or the personal access token) and set a new SQUARE_ACCESS_TOKEN."
             )
         if status == 400 and "INVALID_CURSOR" in square_error_codes(exc):
             return CursorExpiredError(f"{endpoint}: Square refused the pagination cursor ({text}).")

@@ -66,6 +66,9 @@ class FaultConfig(BaseModel):
     """Serve empty pages (cursor only) before some real pages of orders and catalog searches."""
     malformed_rate: float = Field(default=0, ge=0, le=1)
     """Share of orders always served with a schema violation."""
+    forbidden_endpoints: frozenset[str] = frozenset()
+    """Endpoints (``"GET /v2/payments"``) the access token lacks the permission for: 403
+    ``INSUFFICIENT_SCOPES``, as Square answers a token missing an OAuth scope."""
 
     @property
     def enabled(self) -> bool:
@@ -79,6 +82,7 @@ class FaultConfig(BaseModel):
             or self.cursor_ttl_s is not None
             or self.empty_pages
             or self.malformed_rate > 0
+            or bool(self.forbidden_endpoints)
         )
 
     def resolved_seed(self, demo_seed: int = 0) -> int:

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .faults import FaultConfig, TokenBucket, request_fate
-from .wire import API_ERROR, RATE_LIMIT_ERROR, SquareRequestError
+from .wire import API_ERROR, AUTHENTICATION_ERROR, RATE_LIMIT_ERROR, SquareRequestError
 
 SQUARE_ROUTES = {
     ("GET", "/v2/locations"): "ListLocations",
@@ -148,6 +148,15 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         endpoint = endpoint_name(scope["method"], scope["path"])
+        if endpoint in self.faults.forbidden_endpoints:
+            error = SquareRequestError(
+                403,
+                "INSUFFICIENT_SCOPES",
+                "The merchant has not given your application sufficient permissions to do this.",
+                category=AUTHENTICATION_ERROR,
+            )
+            await error_response(error)(scope, receive, send)
+            return
         self.sequence += 1
         fate = request_fate(self.faults, self.seed, self.sequence)
         if fate.delay_s > 0:
