@@ -145,6 +145,9 @@ class Extractor:
         self.options = options or SyncOptions()
         self.clock = clock
         self._slots = asyncio.Semaphore(self.options.max_concurrency)
+        self._active_partitions = asyncio.Semaphore(self.options.max_concurrency)
+        """Partitions run to completion a few at a time, so a started partition's cursor never waits
+        behind dozens of others for its next page (Square's cursors expire)."""
         self.limiter = AdaptiveRateLimiter()
 
     async def run(self) -> SyncReport:
@@ -191,9 +194,11 @@ class Extractor:
         stats = report.streams.setdefault(stream.name, StreamStats(stream.name, partitions=len(partitions)))
         started = time.perf_counter()
         ids: list[str] = []
-        results = await asyncio.gather(
-            *(self._run_partition(stream, p, run_end, stats) for p in partitions), return_exceptions=True
-        )
+        async def run_one(part: Partition) -> list[str]:
+            async with self._active_partitions:
+                return await self._run_partition(stream, part, run_end, stats)
+
+        results = await asyncio.gather(*(run_one(p) for p in partitions), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 if not isinstance(result, SourceError):
