@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(default=30.0, gt=0, validation_alias="SQUARE_BI_REQUEST_TIMEOUT_S")
     """Per-request HTTP timeout in seconds."""
 
+    max_concurrency: int = Field(default=8, ge=1, le=64, validation_alias="SQUARE_BI_MAX_CONCURRENCY")
+    """Requests (and partitions) in flight at once across all streams."""
+
     max_attempts: int = Field(default=6, ge=1, le=20, validation_alias="SQUARE_BI_MAX_ATTEMPTS")
     """Attempts per page before a stream gives up on 429s, 5xx and dropped connections."""
 

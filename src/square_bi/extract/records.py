@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-
-def _to_naive_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
+UtcDatetime = datetime
+"""Square writes RFC 3339 with ``Z``: pydantic parses it UTC-aware (in Rust, no Python call per
+value); the warehouse stores it as UTC ``TIMESTAMP``."""
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(_to_naive_utc)]
+def naive_utc(value: datetime) -> datetime:
+    """The same instant as a naive UTC datetime (how checkpoints and the warehouse keep time)."""
+    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
 
 
 class SquareModel(BaseModel):

@@ -20,6 +20,7 @@ from square import AsyncSquare
 
 from square_bi.errors import CursorExpiredError, FatalSourceError, RetriableSourceError, SourceError
 from square_bi.extract.ratelimit import AdaptiveRateLimiter
+from square_bi.extract.records import naive_utc
 from square_bi.extract.sink import Sink
 from square_bi.extract.state import DeadRecord, Page, PartitionState, StreamStats
 from square_bi.extract.streams import (
@@ -194,6 +195,7 @@ class Extractor:
         stats = report.streams.setdefault(stream.name, StreamStats(stream.name, partitions=len(partitions)))
         started = time.perf_counter()
         ids: list[str] = []
+
         async def run_one(part: Partition) -> list[str]:
             async with self._active_partitions:
                 return await self._run_partition(stream, part, run_end, stats)
@@ -254,13 +256,13 @@ class Extractor:
                 stats.dead_letters += len(dead)
                 for rec in valid:
                     created = getattr(rec, "created_at", None)
-                    if created is not None and (
-                        stats.earliest_created_at is None or created < stats.earliest_created_at
-                    ):
-                        stats.earliest_created_at = created
+                    if created is not None:
+                        created = naive_utc(created)
+                        stats.earliest_created_at = min(created, stats.earliest_created_at or created)
                     updated = getattr(rec, "updated_at", None)
-                    if updated is not None and (max_updated is None or updated > max_updated):
-                        max_updated = updated
+                    if updated is not None:
+                        updated = naive_utc(updated)
+                        max_updated = max(updated, max_updated or updated)
                     ids.append(str(getattr(rec, stream.primary_key)))
                 if raw.cursor is not None:
                     if raw.cursor in seen_cursors:

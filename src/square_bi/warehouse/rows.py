@@ -16,7 +16,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "VARCHAR": pa.string(),
     "BIGINT": pa.int64(),
     "BOOLEAN": pa.bool_(),
-    "TIMESTAMP": pa.timestamp("us"),
+    "TIMESTAMP": pa.timestamp("us", tz="UTC"),  # DuckDB stores it as UTC TIMESTAMP (session zone UTC)
     "DECIMAL(18,5)": pa.decimal128(18, 5),
     "JSON": pa.string(),
 }

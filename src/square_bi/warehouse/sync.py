@@ -29,7 +29,6 @@ async def sync_warehouse(
     *,
     full_refresh: bool = False,
     streams: list[str] | None = None,
-    max_concurrency: int = 8,
 ) -> SyncResult:
     """Incremental (or full) sync of every stream into ``db_path``, then rebuild the star schema.
 
@@ -43,7 +42,7 @@ async def sync_warehouse(
         full_refresh=full_refresh,
         lookback=settings.orders_lookback,
         orders_page_size=settings.orders_page_size,
-        max_concurrency=max_concurrency,
+        max_concurrency=settings.max_concurrency,
         max_attempts=settings.max_attempts,
         streams=streams,
     )

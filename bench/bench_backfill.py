@@ -1,0 +1,103 @@
+"""A long orders backfill against a slow Square, as ratios measured in one run.
+
+    uv run python bench/bench_backfill.py [--orders 250000] [--latency-ms 50] [--concurrency 8]
+
+The demo merchant runs as `square-bi emulator` with injected latency in its own process; each sync
+is a `square-bi sync --streams orders --full-refresh` subprocess (fresh database), so its peak RSS
+is its own. Prints:
+- wall time / lower bound, the lower bound being requests x latency / concurrency (target <= 1.3);
+- speed-up over the same code one page at a time (concurrency 1) (target >= 5x at concurrency 8);
+- line items per second;
+- peak RSS of the sync process (target < 500 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import httpx
+
+TOKEN = "bench-token"
+CLI = [sys.executable, "-m", "square_bi.cli"]
+
+
+@contextmanager
+def emulator(days: int, orders_per_day: int, latency_ms: int) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [*CLI, "emulator", "--port", str(port), "--access-token", TOKEN, "--days", str(days)]
+    command += ["--orders-per-day", str(orders_per_day), "--latency-ms", str(latency_ms)]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the emulator did not start") from None
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def orders_requests(base_url: str) -> int:
+    stats = httpx.get(f"{base_url}/__demo/stats", timeout=30).json()["endpoints"]
+    return int(stats.get("POST /v2/orders/search", {}).get("requests", 0))
+
+
+def sync(base_url: str, db: Path, concurrency: int) -> tuple[float, int, float, float]:
+    """(seconds, orders requests made, peak RSS in MB, CPU seconds) of one full orders sync."""
+    before = orders_requests(base_url)
+    env = {**os.environ, "SQUARE_ACCESS_TOKEN": TOKEN, "SQUARE_BI_MAX_CONCURRENCY": str(concurrency)}
+    env["SQUARE_BI_ORDERS_PAGE_SIZE"] = "1000"
+    command = [*CLI, "sync", "--db", str(db), "--base-url", base_url, "--streams", "orders", "--full-refresh"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise RuntimeError(f"sync failed with status {status}")
+    return seconds, orders_requests(base_url) - before, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=250_000)
+    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    per_day = max(1, args.orders // args.days)
+    with tempfile.TemporaryDirectory() as tmp, emulator(args.days, per_day, args.latency_ms) as base_url:
+        fast_s, requests, fast_rss, fast_cpu = sync(base_url, Path(tmp) / "fast.duckdb", args.concurrency)
+        slow_s, _, slow_rss, _ = sync(base_url, Path(tmp) / "slow.duckdb", 1)
+        with duckdb.connect(str(Path(tmp) / "fast.duckdb"), read_only=True) as con:
+            (orders,) = con.execute("SELECT count(*) FROM stg_orders").fetchone() or (0,)
+            (lines,) = con.execute("SELECT count(*) FROM stg_order_line_items").fetchone() or (0,)
+    bound = requests * args.latency_ms / 1000 / args.concurrency
+    print(f"{orders:,} orders, {lines:,} line items, {requests} orders requests, {args.latency_ms} ms latency")
+    print(f"concurrency {args.concurrency}: {fast_s:.1f} s; lower bound {bound:.1f} s -> ratio {fast_s / bound:.2f}")
+    print(f"concurrency 1: {slow_s:.1f} s -> speed-up {slow_s / fast_s:.1f}x")
+    print(f"throughput: {lines / fast_s:,.0f} line items/s")
+    print(
+        f"peak RSS of the sync: {fast_rss:.0f} MB (concurrency {args.concurrency}), {slow_rss:.0f} MB (concurrency 1)"
+    )
+
+
+if __name__ == "__main__":
+    main()
