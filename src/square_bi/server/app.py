@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -23,6 +23,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from square_bi import __version__
 from square_bi.errors import SquareBIError
 from square_bi.semantic import SemanticLayer, default_semantic_dir, load_semantic_layer
+from square_bi.semantic.saved_queries import SavedQuery, load_saved_queries, saved_query
 from square_bi.server import compare, explore, service
 from square_bi.server.arguments import name_list
 from square_bi.server.catalogue import catalogue_markdown
@@ -34,6 +35,8 @@ from square_bi.server.results import (
     MetricList,
     QueryMetricsResult,
     RunSyncResult,
+    SavedQueryInfo,
+    SavedQueryList,
     SyncStatus,
     markdown_table,
 )
@@ -69,6 +72,7 @@ class AppState:
     """Keeps the data fresh in this process; None when serving only (no token, or --no-sync)."""
     clock: Callable[[], datetime] | None = None
     """What "now" is when resolving time ranges (tests pin it; default: the real time)."""
+    saved: dict[str, SavedQuery] = field(default_factory=dict)
 
     def now(self) -> datetime | None:
         return self.clock() if self.clock else None
@@ -96,8 +100,9 @@ def build_server(
     clock: Callable[[], datetime] | None = None,
 ) -> MCPServer[AppState]:
     """The square-bi MCP server answering from ``db_path`` (its serving snapshot)."""
-    layer = load_semantic_layer(semantic_dir or default_semantic_dir())
-    state = AppState(db_path=db_path, layer=layer, scheduler=scheduler, clock=clock)
+    folder = semantic_dir or default_semantic_dir()
+    layer = load_semantic_layer(folder)
+    state = AppState(db_path=db_path, layer=layer, scheduler=scheduler, clock=clock, saved=load_saved_queries(folder))
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -171,6 +176,52 @@ def build_server(
                 now=state.now(),
             )
         )
+        return _with_table(result, _describe(result))
+
+    @server.tool(annotations=READ_ONLY)
+    def list_saved_queries() -> SavedQueryList:
+        """Curated, canonical queries (name, label, description, metrics, group_by): run one with
+        run_saved_query instead of composing the query yourself."""
+        return SavedQueryList(
+            saved_queries=[
+                SavedQueryInfo(
+                    name=q.name,
+                    label=q.label,
+                    description=q.description,
+                    metrics=list(q.metrics),
+                    group_by=list(q.group_by),
+                )
+                for q in state.saved.values()
+            ]
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    def run_saved_query(
+        name: str,
+        time_range: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        limit: int | None = None,
+    ) -> Annotated[CallToolResult, QueryMetricsResult]:
+        """Run a saved query by name, optionally over a time_range (last_week, this_month, ...) or
+        start/end business dates. Returns the same envelope as query_metrics."""
+
+        def run() -> QueryMetricsResult:
+            query = saved_query(state.saved, name)
+            return service.query_metrics(
+                state.db_path,
+                state.layer,
+                metrics=list(query.metrics),
+                group_by=list(query.group_by),
+                order_by=list(query.group_by),
+                limit=limit,
+                start=start,
+                end=end,
+                time_range=time_range,
+                now=state.now(),
+            )
+
+        result = _call(run)
         return _with_table(result, _describe(result))
 
     @server.tool(annotations=READ_ONLY)

@@ -129,3 +129,15 @@ class SyncStatus(BaseModel):
 class RunSyncResult(BaseModel):
     started: bool
     message: str
+
+
+class SavedQueryInfo(BaseModel):
+    name: str
+    label: str
+    description: str
+    metrics: list[str]
+    group_by: list[str]
+
+
+class SavedQueryList(BaseModel):
+    saved_queries: list[SavedQueryInfo]
