@@ -4,7 +4,7 @@
 CREATE OR REPLACE TABLE int_orders AS
 WITH order_team AS (
     -- Orders carry no team member; their payments do. The first payment's member rang the order up.
-    SELECT t.order_id, arg_min(p.team_member_id, p.created_at) AS team_member_id
+    SELECT t.order_id, first(p.team_member_id ORDER BY p.created_at, p.id) AS team_member_id
     FROM stg_order_tenders AS t
     JOIN stg_payments AS p ON p.id = t.payment_id
     WHERE p.team_member_id IS NOT NULL
