@@ -107,3 +107,19 @@ async def test_the_catalogue_resource_and_the_prompts_are_served(shop_db: Path) 
     assert "**net_sales**" in text and "**metric_time**" in text and "last_week" in text
     assert {p.name for p in prompts.prompts} == {"weekly_business_review", "explain_metric_change"}
     assert "compare_periods" in review.messages[0].content.text  # type: ignore[union-attr]
+
+
+def test_the_inspector_entry_point_exposes_a_module_level_server_for_mcp_dev(shop_db: Path, monkeypatch: Any) -> None:
+    import importlib.util
+
+    from mcp.server.mcpserver import MCPServer
+
+    import square_bi.server
+
+    monkeypatch.setenv("SQUARE_BI_DB", str(shop_db))
+    entry = Path(square_bi.server.__file__).parent / "inspector.py"
+    spec = importlib.util.spec_from_file_location("inspector_entry", entry)
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    assert isinstance(loaded.server, MCPServer)
