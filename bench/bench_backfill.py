@@ -95,9 +95,7 @@ def main() -> None:
     print(f"concurrency 1: {slow_s:.1f} s -> speed-up {slow_s / fast_s:.1f}x")
     print(f"throughput: {lines / fast_s:,.0f} line items/s")
     print(f"CPU time of the sync process: {fast_cpu:.1f} s ({fast_cpu / fast_s:.0%} of its wall time)")
-    print(
-        f"peak RSS of the sync: {fast_rss:.0f} MB (concurrency {args.concurrency}), {slow_rss:.0f} MB (one page at a time)"
-    )
+    print(f"peak RSS of the sync: {fast_rss:.0f} MB (concurrency {args.concurrency}), {slow_rss:.0f} MB (serial)")
 
 
 if __name__ == "__main__":
