@@ -15,44 +15,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import httpx
+from emulator_process import emulator
 
 TOKEN = "bench-token"
 CLI = [sys.executable, "-m", "square_bi.cli"]
-
-
-@contextmanager
-def emulator(days: int, orders_per_day: int, latency_ms: int) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [*CLI, "emulator", "--port", str(port), "--access-token", TOKEN, "--days", str(days)]
-    command += ["--orders-per-day", str(orders_per_day), "--latency-ms", str(latency_ms)]
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the emulator did not start") from None
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def orders_requests(base_url: str) -> int:
@@ -83,7 +57,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     per_day = max(1, args.orders // args.days)
-    with tempfile.TemporaryDirectory() as tmp, emulator(args.days, per_day, args.latency_ms) as base_url:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        emulator(TOKEN, args.days, per_day, "--latency-ms", str(args.latency_ms)) as base_url,
+    ):
         fast_s, requests, fast_rss, fast_cpu = sync(base_url, Path(tmp) / "fast.duckdb", args.concurrency)
         slow_s, _, slow_rss, _ = sync(base_url, Path(tmp) / "slow.duckdb", 1)
         with duckdb.connect(str(Path(tmp) / "fast.duckdb"), read_only=True) as con:

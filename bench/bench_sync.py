@@ -16,16 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+from emulator_process import emulator
 from square.core.unchecked_base_model import construct_type
 from square.types.search_orders_response import SearchOrdersResponse
 
@@ -35,31 +31,6 @@ from square_bi.square.demo import DemoConfig, generate
 from square_bi.warehouse.sync import sync_warehouse
 
 TOKEN = "bench-token"
-
-
-@contextmanager
-def emulator(days: int, orders_per_day: int) -> Iterator[str]:
-    """``square-bi emulator`` in a subprocess on a free port; yields its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "square_bi.cli", "emulator", "--port", str(port), "--access-token", TOKEN]
-    command += ["--days", str(days), "--orders-per-day", str(orders_per_day)]
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the emulator did not start") from None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def main() -> None:
@@ -87,7 +58,7 @@ def main() -> None:
         f"-> SDK / ours = {sdk_s / ours_s:.0f}x"
     )
 
-    with tempfile.TemporaryDirectory() as tmp, emulator(args.days, args.orders_per_day) as base_url:
+    with tempfile.TemporaryDirectory() as tmp, emulator(TOKEN, args.days, args.orders_per_day) as base_url:
         db = Path(tmp) / "bench.duckdb"
         settings = Settings(SQUARE_ACCESS_TOKEN=TOKEN, SQUARE_BASE_URL=base_url)
         started = time.perf_counter()
