@@ -183,9 +183,7 @@ def test_payments_refunds_customers_and_team_members_land_exactly_once(
     assert {obj["id"]: obj for obj in staged} == {obj["id"]: obj for obj in served}
 
 
-def test_a_stream_without_its_permission_fails_alone_naming_the_permission(
-    shop_data: DemoData, tmp_path: Path
-) -> None:
+def test_a_stream_without_its_permission_fails_alone_naming_the_permission(shop_data: DemoData, tmp_path: Path) -> None:
     forbidden = FaultConfig(forbidden_endpoints=frozenset({"GET /v2/payments"}))
     with DemoServer(shop_data, access_token=DEMO_TOKEN, faults=forbidden) as square:
         result = run_sync(square.base_url, tmp_path / "scoped.duckdb")
