@@ -114,6 +114,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="share (0-1) of orders always served with a schema violation (for dead-letter tests)",
     )
+    live = emu.add_argument_group("live data (off by default; reproducible under --seed)")
+    live.add_argument(
+        "--live",
+        action="store_true",
+        help="keep the data changing on a simulated clock that starts at the anchor: new orders, "
+        "returns and refunds, price edits, deleted items, customer edits",
+    )
+    live.add_argument(
+        "--live-speed",
+        metavar="N",
+        type=float,
+        default=None,
+        help="simulated seconds per real second (default: 60, a simulated hour per minute)",
+    )
+    live.add_argument(
+        "--live-rate",
+        metavar="N",
+        type=float,
+        default=None,
+        help="new orders per simulated hour across all locations (default: 60; other changes scale with it)",
+    )
 
     sync = sub.add_parser(
         "sync", parents=[common], help="one incremental sync from Square (token from SQUARE_ACCESS_TOKEN)"
@@ -198,6 +219,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
+    from square_bi.commands.progress import sync_progress
     from square_bi.commands.sync import print_sync_result
     from square_bi.warehouse.sync import sync_warehouse
 
@@ -206,7 +228,10 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         overrides["SQUARE_BASE_URL"] = args.base_url
     settings = load_settings(**overrides)
     db = _db_path(args, settings)
-    result = asyncio.run(sync_warehouse(settings, db, full_refresh=args.full_refresh, streams=args.streams))
+    with sync_progress() as on_progress:
+        result = asyncio.run(
+            sync_warehouse(settings, db, full_refresh=args.full_refresh, streams=args.streams, on_progress=on_progress)
+        )
     return print_sync_result(result, db)
 
 

@@ -13,6 +13,7 @@ from square_bi.errors import ConfigError
 if TYPE_CHECKING:
     from square_bi.square.demo import DemoConfig
     from square_bi.square.demo.faults import FaultConfig
+    from square_bi.square.demo.live import LiveConfig
 
 FAULT_FLAGS = {
     "latency_ms": "--latency-ms",
@@ -53,6 +54,31 @@ def fault_config(args: argparse.Namespace) -> FaultConfig:
         raise ConfigError(f"Invalid fault settings: {problems}") from None
 
 
+LIVE_FLAGS = {"rate": "--live-rate", "speed": "--live-speed"}
+"""``LiveConfig`` field -> the emulator flag that sets it."""
+
+
+def live_config(args: argparse.Namespace) -> LiveConfig | None:
+    """The live merchant's settings from ``--live``/``--live-rate``/``--live-speed`` (None without
+    ``--live``; the rate and speed flags alone are an error). Seeded by ``--seed``."""
+    from square_bi.square.demo.live import LiveConfig
+
+    values = {field: getattr(args, _dest(flag)) for field, flag in LIVE_FLAGS.items()}
+    given = [LIVE_FLAGS[field] for field, value in values.items() if value is not None]
+    if not args.live:
+        if given:
+            raise ConfigError(f"{', '.join(given)} need --live.")
+        return None
+    try:
+        return LiveConfig(seed=args.seed, **{field: value for field, value in values.items() if value is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{LIVE_FLAGS.get(str(e['loc'][0]), str(e['loc'][0])) if e['loc'] else 'live'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"Invalid live settings: {problems}") from None
+
+
 def _dest(flag: str) -> str:
     return flag.removeprefix("--").replace("-", "_")
 
@@ -69,6 +95,7 @@ def run_emulator(args: argparse.Namespace) -> int:
             port=args.port,
             access_token=args.access_token,
             faults=fault_config(args),
+            live=live_config(args),
         )
     except OSError as exc:
         raise ConfigError(f"Could not serve on {args.host}:{args.port}: {exc.strerror or exc}") from None

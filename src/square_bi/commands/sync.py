@@ -13,7 +13,7 @@ def format_sync_result(result: SyncResult) -> list[str]:
     for name, stats in sorted(result.report.streams.items()):
         state = "FAILED" if stats.error else "ok"
         lines.append(
-            f"  {name:<10} {state:<6} {stats.rows:>8} rows  {stats.pages:>5} pages  "
+            f"  {name:<13} {state:<6} {stats.rows:>8} rows  {stats.pages:>5} pages  "
             f"{stats.requests:>5} requests  {stats.retries:>3} retries  {stats.dead_letters:>3} dead letters"
         )
     return lines

@@ -139,7 +139,10 @@ class Extractor:
         base_url: str,
         options: SyncOptions | None = None,
         clock: Callable[[], datetime] = _now,
+        on_progress: Callable[[StreamStats], None] | None = None,
     ) -> None:
+        self.on_progress = on_progress
+        """Called after each page with its stream's running totals (progress bars, logs)."""
         self.client = client
         self.sink = sink
         self.base_url = base_url
@@ -211,6 +214,17 @@ class Extractor:
             else:
                 ids.extend(result)
         stats.seconds += time.perf_counter() - started
+        rate = stats.rows / stats.seconds if stats.seconds else 0.0
+        log.info(
+            "%s: %d rows in %d pages (%.0f rows/s), %d retries, %d dead letters%s",
+            stream.name,
+            stats.rows,
+            stats.pages,
+            rate,
+            stats.retries,
+            stats.dead_letters,
+            f", failed: {stats.error}" if stats.error else "",
+        )
         return ids
 
     async def _run_partition(self, stream: Stream, part: Partition, run_end: datetime, stats: StreamStats) -> list[str]:
@@ -254,6 +268,8 @@ class Extractor:
                 stats.pages += 1
                 stats.rows += len(valid)
                 stats.dead_letters += len(dead)
+                if self.on_progress is not None:
+                    self.on_progress(stats)
                 for rec in valid:
                     created = getattr(rec, "created_at", None)
                     if created is not None:

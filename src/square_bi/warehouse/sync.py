@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from square_bi.config import Settings
 from square_bi.extract.runner import Extractor, SyncOptions, SyncReport
+from square_bi.extract.state import StreamStats
 from square_bi.square.client import close_client, make_client
 from square_bi.warehouse.database import Warehouse
 from square_bi.warehouse.sink import DuckDBSink
@@ -29,6 +31,7 @@ async def sync_warehouse(
     *,
     full_refresh: bool = False,
     streams: list[str] | None = None,
+    on_progress: Callable[[StreamStats], None] | None = None,
 ) -> SyncResult:
     """Incremental (or full) sync of every stream into ``db_path``, then rebuild the star schema.
 
@@ -52,7 +55,9 @@ async def sync_warehouse(
         try:
             warehouse.run(initialize)
             try:
-                report = await Extractor(client, DuckDBSink(warehouse), base_url=base_url, options=options).run()
+                report = await Extractor(
+                    client, DuckDBSink(warehouse), base_url=base_url, options=options, on_progress=on_progress
+                ).run()
             finally:
                 # Whatever landed (even before a failure) is served: rebuild and publish.
                 counts = await warehouse.arun(build_star_schema)
