@@ -16,24 +16,31 @@ class StreamStatus:
     watermark: datetime | None
     rows_total: int
     last_run_at: datetime | None
+    last_success_at: datetime | None
     last_status: str | None
     last_error: str | None
     dead_letters: int
 
 
 STATUS_SQL = """
-WITH cp AS (
+WITH per_base AS (
+    -- Backfills split a partition into months (base@YYYY-MM): a base is as fresh as its newest month.
+    SELECT stream, split_part(partition, '@', 1) AS base, max(watermark) AS watermark, sum(rows_total) AS rows_total
+    FROM sync_checkpoints GROUP BY ALL
+),
+cp AS (
     SELECT stream, min(watermark) AS watermark, sum(rows_total) AS rows_total
-    FROM sync_checkpoints GROUP BY stream
+    FROM per_base GROUP BY stream
 ),
 runs AS (
     SELECT stream, finished_at, status, error,
+           max(finished_at) FILTER (WHERE status = 'succeeded') OVER (PARTITION BY stream) AS last_success_at,
            row_number() OVER (PARTITION BY stream ORDER BY started_at DESC) AS rn
     FROM sync_runs
 ),
 dead AS (SELECT stream, count(*) AS n FROM dead_letters GROUP BY stream)
 SELECT coalesce(cp.stream, runs.stream) AS stream, cp.watermark, coalesce(cp.rows_total, 0) AS rows_total,
-       runs.finished_at AS last_run_at, runs.status AS last_status, runs.error AS last_error,
+       runs.finished_at AS last_run_at, runs.last_success_at, runs.status AS last_status, runs.error AS last_error,
        coalesce(dead.n, 0) AS dead_letters
 FROM cp
 FULL JOIN (SELECT * FROM runs WHERE rn = 1) AS runs ON runs.stream = cp.stream
