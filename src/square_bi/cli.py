@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -204,6 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("square-bi: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`square-bi status | head`): stop quietly, like other shell tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
