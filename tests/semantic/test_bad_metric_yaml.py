@@ -139,3 +139,11 @@ def test_plural_windows_are_periods_too(semantic_copy: Path) -> None:
     layer = load_semantic_layer(semantic_copy)
     [offset] = [i.offset for i in layer.metrics["net_sales_week_over_week"].inputs if i.offset]
     assert (offset.count, offset.grain.value) == (7, "day")
+
+
+@pytest.mark.parametrize("name", ["order__sourc", "location__name__week", "order_line_item__item_type"])
+def test_a_local_copy_must_name_a_joined_categorical_dimension(semantic_copy: Path, name: str) -> None:
+    path = semantic_copy / "order_line_items.yml"
+    path.write_text(path.read_text().replace("order__source: order_source", f"{name}: order_source", 1))
+    with pytest.raises(SemanticYamlError, match=f"local_copies: '{name}' is not a categorical dimension"):
+        load_semantic_layer(semantic_copy)

@@ -13,24 +13,29 @@ with NULL for the others' columns) and ``GROUP BY`` the keys with ``MAX`` of eac
 column is non-NULL in at most one branch per key). Rows only an offset node has (the period after
 the data ends) are dropped. Ratio and derived metrics are computed on the combined row.
 
-Money comes out as whole minor units (``DECIMAL(38, 0)``), followed by each node's ``MIN`` / ``MAX``
-currency; :func:`~square_bi.semantic.runner.run_query` refuses rows holding several currencies,
-scales each row by its currency (:mod:`square_bi.semantic.money`) and strips those columns.
+Period over period of one fact without a date range is cheaper: the fact is aggregated once and
+the result joined to itself (:func:`_offsets_from_one_aggregate`).
+
+Money comes out as whole minor units (``DECIMAL(38, 0)``), followed by each node's currency code
+and ``MIN`` / ``MAX`` of its codes' hashes; :func:`~square_bi.semantic.runner.run_query` refuses
+rows holding several currencies, scales each row by its currency (:mod:`square_bi.semantic.money`)
+and strips those columns.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from sqlglot import exp
 
-from square_bi.semantic.model import SemanticLayer, Unit
+from square_bi.semantic.model import Offset, SemanticLayer, TimeGrain, Unit
 from square_bi.semantic.money import to_minor_units
 from square_bi.semantic.nodes import node_select
-from square_bi.semantic.plan import QueryPlan, plan_query
+from square_bi.semantic.plan import Leaf, QueryPlan, plan_query
 from square_bi.semantic.query import MetricQuery
 from square_bi.semantic.resolve import resolve_query
-from square_bi.semantic.sql import alias_id
+from square_bi.semantic.sql import alias_id, for_dialect
 
 __all__ = ["PASSES", "SelectPass", "build_select", "compile_query", "to_sql"]
 
@@ -53,9 +58,80 @@ def _value_columns(plan: QueryPlan) -> list[tuple[int, str]]:
     return found
 
 
+def _shift_is_exact(offset: Offset, grain: TimeGrain | None) -> bool:
+    """Each period at ``grain`` maps to exactly one period ``offset`` earlier (not so for months by day)."""
+    return grain is not None and (grain is not TimeGrain.DAY or offset.grain in (TimeGrain.DAY, TimeGrain.WEEK))
+
+
+def _offsets_from_one_aggregate(select: exp.Select, plan: QueryPlan) -> exp.Select | None:
+    """Period over period from ONE scan: the plain node (holding every measure the offset nodes
+    need) is aggregated once, as ``WITH base``, and each offset node's values are read from the
+    row ``offset`` earlier: ``base AS cur LEFT JOIN base AS prev ON prev.time = cur.time - offset``
+    and the other keys null-safe equal. Same rows as the general combination (rows only an offset
+    node has are dropped there too); used only where that is exact: no start / end (a cut period
+    would differ) and periods that map one-to-one."""
+    plain = [n for n in plan.nodes if n.key.offset is None and n.key.cumulative is None]
+    offsets = [n for n in plan.nodes if n.key.offset is not None and n.key.cumulative is None]
+    if len(plain) != 1 or not offsets or len(plain) + len(offsets) != len(plan.nodes):
+        return None
+    base = plain[0]
+    times = [d for d in base.dimensions if d.is_metric_time]
+    if plan.start is not None or plan.end is not None or len(times) != 1:
+        return None
+    if any(n.key.source != base.key.source or n.key.offset is None for n in offsets):
+        return None
+    if not all(n.key.offset is not None and _shift_is_exact(n.key.offset, times[0].grain) for n in offsets):
+        return None
+    measures = {leaf.measure.name: leaf.measure for node in (base, *offsets) for leaf in node.leaves}
+    merged = dataclasses.replace(base, leaves=[Leaf(name, measure) for name, measure in measures.items()])
+    cte = alias_id("base")
+    select.with_(cte, as_=node_select(merged, plan.time_spine, None, None, exact=plan.exact_currencies), copy=False)
+
+    def read(table: str, column: str) -> exp.Column:
+        return exp.column(exp.to_identifier(column), table=alias_id(table))
+
+    columns: list[exp.Expr] = [read("cur", name) for name in plan.dimensions]
+    columns += [read("cur", leaf.column) for leaf in base.leaves]
+    if base.currency is not None:
+        columns += [read("cur", c) for c in merged.currency_columns]
+    combined = exp.select().from_(exp.Table(this=cte.copy(), alias=exp.TableAlias(this=alias_id("cur"))))
+    for index, node in enumerate(offsets):
+        prev = f"prev_{index}"
+        columns += [exp.alias_(read(prev, leaf.measure.name), leaf.column) for leaf in node.leaves]
+        if node.currency is not None:
+            names = zip(merged.currency_columns, node.currency_columns, strict=True)
+            columns += [exp.alias_(read(prev, source), name) for source, name in names]
+        assert node.key.offset is not None
+        shift = node.key.offset
+        on: list[exp.Expr] = []
+        for dimension in base.dimensions:
+            if dimension.is_metric_time:
+                earlier = exp.DateAdd(
+                    this=read("cur", dimension.name),
+                    expression=exp.Literal.number(-shift.count),
+                    unit=exp.var(shift.grain.value.upper()),
+                )
+                # null-safe, as the general combination groups NULL periods together
+                shifted = exp.cast(earlier, exp.DataType.Type.DATE)
+                on.append(exp.NullSafeEQ(this=read(prev, dimension.name), expression=shifted))
+            else:
+                on.append(exp.NullSafeEQ(this=read(prev, dimension.name), expression=read("cur", dimension.name)))
+        combined = combined.join(
+            exp.Table(this=cte.copy(), alias=exp.TableAlias(this=alias_id(prev))), on=exp.and_(*on), join_type="LEFT"
+        )
+    combined = combined.select(*columns)
+    return select.from_(combined.subquery(alias_id(COMBINED)), copy=False)
+
+
 def from_nodes(select: exp.Select, plan: QueryPlan) -> exp.Select:
-    """One node: ``FROM (node)``. Several: ``FROM (UNION ALL of the nodes, grouped by the keys)``."""
-    subqueries = [node_select(node, plan.time_spine, plan.start, plan.end) for node in plan.nodes]
+    """One node: ``FROM (node)``. Several: ``FROM (UNION ALL of the nodes, grouped by the keys)``
+    (period over period of one node: :func:`_offsets_from_one_aggregate`)."""
+    derived = _offsets_from_one_aggregate(select, plan)
+    if derived is not None:
+        return derived
+    subqueries = [
+        node_select(node, plan.time_spine, plan.start, plan.end, exact=plan.exact_currencies) for node in plan.nodes
+    ]
     if len(subqueries) == 1:
         return select.from_(subqueries[0].subquery(alias_id(plan.nodes[0].alias)), copy=False)
     values = _value_columns(plan)
@@ -102,7 +178,7 @@ def select_metrics(select: exp.Select, plan: QueryPlan) -> exp.Select:
 
 
 def select_currencies(select: exp.Select, plan: QueryPlan) -> exp.Select:
-    """Each money node's ``MIN`` / ``MAX`` currency after the metrics: one currency when all equal."""
+    """Each money node's currency code and ``MIN`` / ``MAX`` of its hashes after the metrics."""
     columns = [_id(c) for node in plan.nodes if node.currency is not None for c in node.currency_columns]
     return select.select(*columns, copy=False) if columns else select
 
@@ -147,4 +223,5 @@ def compile_query(layer: SemanticLayer, query: MetricQuery) -> exp.Select:
 
 
 def to_sql(expression: exp.Expr, dialect: str = "duckdb", *, pretty: bool = False) -> str:
-    return expression.sql(dialect=dialect, pretty=pretty)
+    """The tree as ``dialect``'s SQL; the currency hash is that dialect's (:func:`for_dialect`)."""
+    return for_dialect(expression, dialect).sql(dialect=dialect, pretty=pretty)

@@ -11,6 +11,7 @@ declared (``order_line_item__business_date__week``) and ``metric_time__<grain>``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,9 @@ def build_layer(directory: Path, manifest: PydanticSemanticManifest, documents: 
     if issues.found:
         raise SemanticYamlError(issues.found)
     sources = sorted({measure.semantic_model for measure in measures.values()})
-    group_bys = {name: _group_bys(models, models[name], measures) for name in sources}
+    group_bys = {name: _group_bys(models, models[name], measures, issues) for name in sources}
+    if issues.found:
+        raise SemanticYamlError(issues.found)
     return SemanticLayer(
         directory=directory,
         semantic_models=models,
@@ -140,6 +143,15 @@ def _semantic_model(model: PydanticSemanticModel, issues: _Issues) -> SemanticMo
         for index, dimension in enumerate(model.dimensions)
     }
     primary = model.primary_entity or next((e.name for e in model.entities if e.type is EntityType.PRIMARY), None)
+    copies = _meta(model.config).get("local_copies") or {}
+    if not isinstance(copies, dict):
+        issues.add("semantic_model", model.name, "config.meta.local_copies must map group-by names to exprs")
+        copies = {}
+    local_copies = {
+        str(name): _parse_expr(str(text), str(text), issues, model.name, "config", "meta", "local_copies")
+        for name, text in copies.items()
+        if not str(name).startswith("__")  # the YAML parser's own keys (line numbers)
+    }
     return SemanticModel(
         name=model.name,
         table=model.node_relation.alias,
@@ -150,6 +162,7 @@ def _semantic_model(model: PydanticSemanticModel, issues: _Issues) -> SemanticMo
         primary_entity=primary,
         label=model.label,
         description=model.description,
+        local_copies=local_copies,
     )
 
 
@@ -324,7 +337,7 @@ def _time_spine(manifest: PydanticSemanticManifest) -> TimeSpine | None:
 
 
 def _group_bys(
-    models: Mapping[str, SemanticModel], source: SemanticModel, measures: Mapping[str, Measure]
+    models: Mapping[str, SemanticModel], source: SemanticModel, measures: Mapping[str, Measure], issues: _Issues
 ) -> dict[str, GroupBy]:
     found: dict[str, GroupBy] = {}
     if source.primary_entity is not None:
@@ -344,7 +357,27 @@ def _group_bys(
                     reached.append((step_path, target))
         frontier = reached
     _add_metric_time(found, source, measures)
+    _use_local_copies(found, source, issues)
     return found
+
+
+def _use_local_copies(found: dict[str, GroupBy], source: SemanticModel, issues: _Issues) -> None:
+    """A joined categorical dimension ``source`` declares a copy of is read from ``source`` itself.
+
+    Only what ``config.meta.local_copies`` declares: the same value under another name is not
+    guessed (a line's ``order_source`` equals its order's ``source`` because the star schema copies
+    it, not because the names match).
+    """
+    for name, expr in source.local_copies.items():
+        joined = found.get(name)
+        if not isinstance(joined, DimensionGroupBy) or not joined.path or joined.grain is not None:
+            message = f"config.meta.local_copies: {name!r} is not a categorical dimension of a joined model"
+            issues.add("semantic_model", source.name, message, "config", "meta", "local_copies")
+            continue
+        local = replace(joined.dimension, expr=expr, semantic_model=source.name)
+        for key, value in list(found.items()):
+            if value is joined:
+                found[key] = DimensionGroupBy(joined.name, local)
 
 
 def _add_dimensions(found: dict[str, GroupBy], model: SemanticModel, prefix: str, path: tuple[JoinStep, ...]) -> None:

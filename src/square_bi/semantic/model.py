@@ -170,6 +170,9 @@ class SemanticModel:
     primary_entity: str | None = None
     label: str | None = None
     description: str | None = None
+    local_copies: Mapping[str, exp.Expr] = field(default_factory=dict)
+    """``config.meta.local_copies``: joined group-by name (``order__source``) -> an expr over this
+    model's own table declared to hold the very same value (``order_source``), read without the join."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Scaling happens in two steps, so that each row can be in its own currency:
 
 1. In SQL, a money aggregate stays in whole minor units: ``CAST(SUM(x) AS DECIMAL(38, 0))``
    (:func:`to_minor_units`; an average is rounded to a whole minor unit by the same cast). The
-   compiled query also returns each group's currency, so no second query is needed.
+   compiled query also returns each group's currency (and whether it holds one), so no second
+   query is needed.
 2. In Python, :func:`to_major_units` moves the decimal point by the row's currency's digits:
    ``18549`` cents -> ``Decimal("185.49")``, ``18549`` yen -> ``Decimal("18549")``, exactly, with
    the currency's own number of places (a DuckDB DECIMAL column has one scale for all its rows,

@@ -18,21 +18,126 @@ import datetime as dt
 from sqlglot import exp
 
 from square_bi.semantic.filters import condition, date_literal
-from square_bi.semantic.model import Offset, TimeGrain, TimeSpine
+from square_bi.semantic.model import AggregationType, Offset, TimeGrain, TimeSpine
 from square_bi.semantic.plan import Node, PlannedDimension
-from square_bi.semantic.sql import aggregate, alias_id, qualify, table, truncate_to_grain
+from square_bi.semantic.sql import aggregate, alias_id, currency_hash, qualify, table, truncate_to_grain
 
-__all__ = ["node_select", "shift_date"]
+__all__ = ["currency_aggregates", "node_select", "shift_date"]
 
 DAY_COLUMN = "__day"
 RANK_COLUMN = "__period_rank"
 LAST_DAY_COLUMN = "__last_day"
 
 
-def node_select(node: Node, spine: TimeSpine | None, start: dt.date | None, end: dt.date | None) -> exp.Select:
+def node_select(
+    node: Node, spine: TimeSpine | None, start: dt.date | None, end: dt.date | None, *, exact: bool = False
+) -> exp.Select:
+    """``exact``: currency columns from the codes themselves (see :func:`currency_aggregates`)."""
     if node.key.cumulative is not None:
-        return _cumulative(node, spine, start, end)
-    return _aggregate(node, node.dimensions, start, end, shift=node.key.offset)
+        return _cumulative(node, spine, start, end, exact=exact)
+    eager = _aggregate_before_joins(node, start, end, shift=node.key.offset, exact=exact)
+    if eager is not None:
+        return eager
+    return _aggregate(node, node.dimensions, start, end, shift=node.key.offset, exact=exact)
+
+
+_REAGGREGATE: dict[AggregationType, type[exp.Func]] = {
+    AggregationType.SUM: exp.Sum,
+    AggregationType.COUNT: exp.Sum,
+    AggregationType.SUM_BOOLEAN: exp.Sum,
+    AggregationType.MIN: exp.Min,
+    AggregationType.MAX: exp.Max,
+}
+
+
+def _aggregate_before_joins(
+    node: Node, start: dt.date | None, end: dt.date | None, *, shift: Offset | None, exact: bool
+) -> exp.Select | None:
+    """Aggregate the fact first, by its own keys and its foreign keys, then join the dimension
+    tables to that (far smaller) result and aggregate again by the requested keys, as a person
+    writes it: every join is many-to-one, so each fact row meets at most one dimension row and
+    the partial aggregates add up exactly. Only for measures whose partials combine (sum, count,
+    min, max: not count_distinct or average) and only when every joined model is a dimension
+    table (no measures: small), as grouping by a fact's key (an order id) would not shrink much.
+    """
+    if not node.joins or any(join.model.measures for join in node.joins):
+        return None
+    if any(leaf.measure.agg not in _REAGGREGATE for leaf in node.leaves):
+        return None
+    source = node.source_alias
+    local = [d for d in node.dimensions if d.table_alias == source]
+    first_hops = [join for join in node.joins if join.left_alias == source]
+    foreign = [(f"__{join.alias}__key", qualify(join.left.expr, source)) for join in first_hops]
+    inner_keys = [(d.name, _key(d, shift)) for d in local] + foreign
+    inner = exp.Select().from_(table(node.source, source), copy=False)
+    inner.select(*(exp.alias_(key, name) for name, key in inner_keys), copy=False)
+    inner.select(*(exp.alias_(aggregate(leaf.measure, source), leaf.column) for leaf in node.leaves), copy=False)
+    if node.currency is not None:
+        column = qualify(node.currency.expr, source)
+        inner.select(*currency_aggregates(column, node.currency_columns, exact=exact), copy=False)
+    local_filters = [f for f in node.filters if f.dimension.table_alias == source]
+    joined_filters = [f for f in node.filters if f.dimension.table_alias != source]
+    conditions = [
+        condition(_key(f.dimension, None), f.filter, is_time=f.dimension.grain is not None) for f in local_filters
+    ]
+    conditions += _date_range(node, start, end, shift)
+    if conditions:
+        inner.where(exp.and_(*conditions), copy=False)
+    inner.group_by(*(key.copy() for _, key in inner_keys), copy=False)
+
+    def read(column: str) -> exp.Column:
+        return exp.column(exp.to_identifier(column), table=alias_id(source))
+
+    outer = exp.Select().from_(inner.subquery(alias_id(source)), copy=False)
+    keys_of = {join.alias: name for join, (name, _) in zip(first_hops, foreign, strict=True)}
+    for join in node.joins:
+        left = read(keys_of[join.alias]) if join.alias in keys_of else qualify(join.left.expr, join.left_alias)
+        on = exp.EQ(this=left, expression=qualify(join.right.expr, join.alias))
+        outer.append("joins", exp.Join(this=table(join.model, join.alias), side="LEFT", on=on))
+    keys = [read(d.name) if d.table_alias == source else _key(d, shift) for d in node.dimensions]
+    outer.select(*(exp.alias_(key, d.name) for key, d in zip(keys, node.dimensions, strict=True)), copy=False)
+    outer.select(
+        *(exp.alias_(_REAGGREGATE[leaf.measure.agg](this=read(leaf.column)), leaf.column) for leaf in node.leaves),
+        copy=False,
+    )
+    if node.currency is not None:
+        code, low, high = node.currency_columns
+        first = exp.Min(this=read(code)) if exact else exp.AnyValue(this=read(code))
+        outer.select(
+            exp.alias_(first, code),
+            exp.alias_(exp.Min(this=read(low)), low),
+            exp.alias_(exp.Max(this=read(high)), high),
+            copy=False,
+        )
+    if joined_filters:
+        outer.where(
+            exp.and_(
+                *(
+                    condition(_key(f.dimension, None), f.filter, is_time=f.dimension.grain is not None)
+                    for f in joined_filters
+                )
+            ),
+            copy=False,
+        )
+    if keys:
+        outer.group_by(*(key.copy() for key in keys), copy=False)
+    return outer
+
+
+def currency_aggregates(code: exp.Expr, columns: tuple[str, str, str], *, exact: bool = False) -> list[exp.Expr]:
+    """``ANY_VALUE(code)``, ``MIN`` and ``MAX`` of its hash: a group holds one currency when they agree.
+
+    Hashes are numbers, far cheaper to aggregate than text (a text ``MIN`` / ``MAX`` pair about
+    doubles a one-table scan in DuckDB). ``exact``: ``MIN`` and ``MAX`` of the codes themselves.
+    """
+    name, low, high = columns
+    first: exp.Expr
+    if exact:
+        first, lowest, highest = exp.Min(this=code.copy()), exp.Min(this=code.copy()), exp.Max(this=code.copy())
+    else:
+        first = exp.AnyValue(this=code.copy())
+        lowest, highest = exp.Min(this=currency_hash(code)), exp.Max(this=currency_hash(code))
+    return [exp.alias_(first, name), exp.alias_(lowest, low), exp.alias_(highest, high)]
 
 
 def _aggregate(
@@ -43,6 +148,7 @@ def _aggregate(
     *,
     shift: Offset | None = None,
     day_key: bool = False,
+    exact: bool = False,
 ) -> exp.Select:
     keys = [(d.name, _key(d, shift)) for d in dimensions]
     if day_key:
@@ -58,8 +164,7 @@ def _aggregate(
     currency = node.currency
     if currency is not None:
         column = qualify(currency.expr, node.source_alias)
-        low, high = node.currency_columns
-        select.select(exp.alias_(exp.Min(this=column), low), exp.alias_(exp.Max(this=column.copy()), high), copy=False)
+        select.select(*currency_aggregates(column, node.currency_columns, exact=exact), copy=False)
     conditions = [
         condition(_key(f.dimension, None), f.filter, is_time=f.dimension.grain is not None) for f in node.filters
     ]
@@ -118,7 +223,9 @@ def _period_start(day: dt.date, grain: TimeGrain) -> dt.date:
     return dt.date(day.year, 1, 1)
 
 
-def _cumulative(node: Node, spine: TimeSpine | None, start: dt.date | None, end: dt.date | None) -> exp.Select:
+def _cumulative(
+    node: Node, spine: TimeSpine | None, start: dt.date | None, end: dt.date | None, *, exact: bool
+) -> exp.Select:
     spec = node.key.cumulative
     assert spec is not None and spine is not None
     others = tuple(d for d in node.dimensions if not d.is_metric_time)
@@ -130,7 +237,7 @@ def _cumulative(node: Node, spine: TimeSpine | None, start: dt.date | None, end:
         lookback = shift_date(start, spec.window, -1) + dt.timedelta(days=1)
     elif start is not None:
         lookback = None  # all time: every earlier day counts
-    daily_select = _aggregate(node, others, lookback, end, day_key=True)
+    daily_select = _aggregate(node, others, lookback, end, day_key=True, exact=exact)
     if end is None:  # the last day with data, from the same scan (no second aggregation)
         last = exp.Window(this=exp.Max(this=qualify(node.time_dimension.expr, node.source_alias)))
         daily_select = daily_select.select(exp.alias_(last, LAST_DAY_COLUMN), copy=False)
@@ -171,10 +278,11 @@ def _cumulative(node: Node, spine: TimeSpine | None, start: dt.date | None, end:
     ]
     currency = []
     if node.currency is not None:
-        low, high = node.currency_columns
+        code, low, high = (exp.column(exp.to_identifier(c), table=alias_id("daily")) for c in node.currency_columns)
         currency = [
-            exp.alias_(exp.Min(this=exp.column(exp.to_identifier(low), table=alias_id("daily"))), low),
-            exp.alias_(exp.Max(this=exp.column(exp.to_identifier(high), table=alias_id("daily"))), high),
+            exp.alias_(exp.Min(this=code) if exact else exp.AnyValue(this=code), code.name),
+            exp.alias_(exp.Min(this=low), low.name),
+            exp.alias_(exp.Max(this=high), high.name),
         ]
     inner = (
         exp.select(

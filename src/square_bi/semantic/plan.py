@@ -137,9 +137,11 @@ class Node:
         return self.source.dimensions[name] if name is not None else None
 
     @property
-    def currency_columns(self) -> tuple[str, str]:
-        """Hidden ``MIN`` / ``MAX`` currency column names (``__`` prefix: no metric can clash)."""
-        return f"__{self.alias}__currency_min", f"__{self.alias}__currency_max"
+    def currency_columns(self) -> tuple[str, str, str]:
+        """Hidden currency columns (``__`` prefix: no metric can clash): the row's currency code
+        (``ANY_VALUE``), then ``MIN`` / ``MAX`` of its hash: one currency when they are equal."""
+        prefix = f"__{self.alias}__currency"
+        return prefix, f"{prefix}_low", f"{prefix}_high"
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,9 @@ class QueryPlan:
     start: dt.date | None = None
     end: dt.date | None = None
     time_spine: TimeSpine | None = None
+    exact_currencies: bool = False
+    """Currency columns as ``MIN`` / ``MAX`` of the codes themselves, not of their hashes (slower;
+    used only to name the currencies of a refused row)."""
 
     @property
     def source(self) -> SemanticModel:

@@ -1,15 +1,18 @@
 """Run a metric query on DuckDB and say what the numbers mean (units, currency, time).
 
 Money, in one query: the compiled SELECT returns each money metric in whole minor units and, per
-result group, the group's currency as two trailing columns (``MIN`` and ``MAX`` of the currency
-dimension). :func:`run_query` then
+result group and money node, three trailing columns: a currency code (``ANY_VALUE``) and ``MIN``
+and ``MAX`` of the codes' hashes (a numeric check, far cheaper than text ``MIN`` / ``MAX``).
+:func:`run_query` then
 
 - refuses the query (:class:`SemanticQueryError`) if any returned group holds more than one
-  currency (``MIN <> MAX``): adding up dollars and pounds means nothing;
+  currency (hashes differ, or nodes' codes differ): adding up dollars and pounds means nothing;
+  only then it runs the query a second time with ``MIN`` / ``MAX`` of the codes themselves, to
+  name the currencies in the refusal;
 - scales every money value by its own row's currency, exactly
   (:func:`square_bi.semantic.money.to_major_units`: 2 places for USD and GBP, 0 for JPY, 3 for
   KWD, in the same result);
-- strips the two currency columns, and, when the rows are in more than one currency, inserts a
+- strips the currency columns, and, when the rows are in more than one currency, inserts a
   column named after the currency dimension (``currency``) right after the group-by columns, so
   each row says what its money is in. It is left out when the result has a single currency (the
   columns are then as they always were; :attr:`MetricInfo.currency` names the code) and when the
@@ -19,11 +22,12 @@ The check and the numbers come from the same statement, so they cannot disagree 
 look at the data's currencies that a sync could change in between).
 
 :attr:`QueryResult.sql` is the statement that ran: valid DuckDB SQL whose money columns are whole
-minor units (each commented so), followed by the two currency columns.
+minor units (each commented so), followed by the currency columns.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
@@ -89,6 +93,11 @@ def run_query(connection: duckdb.DuckDBPyConnection, layer: SemanticLayer, query
     sql = to_sql(build_select(plan))
     cursor = _execute(connection, sql)
     money = _Money(plan, [column[0] for column in cursor.description or []], cursor.fetchall())
+    if money.mixed:  # refused: name the currencies (the same SQL with MIN / MAX of the codes themselves)
+        exact = dataclasses.replace(plan, exact_currencies=True)
+        cursor = _execute(connection, to_sql(build_select(exact)))
+        _Money(exact, [column[0] for column in cursor.description or []], cursor.fetchall())
+        money.refuse(money.mixed[0], ["several"])
     metrics = [
         MetricInfo(
             name=planned.name,
@@ -114,8 +123,10 @@ def _execute(connection: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPy
 class _Money:
     """The money of one executed query: each row's currency, the one-currency check, the scaling.
 
-    Every node holding money measures returns ``MIN`` / ``MAX`` of its currency per row; a row's
-    currency is the one code they all agree on (NULL ones ignored: no money in that node).
+    Every node holding money measures returns, per row, a currency code and ``MIN`` / ``MAX`` of
+    its codes' hashes (of the codes themselves when the plan's ``exact_currencies``); a row is in
+    one currency when each node's two agree and the nodes' codes agree (NULL ones ignored: no
+    money in that node). Rows that are not are listed in :attr:`mixed` (exact plans raise).
     """
 
     def __init__(self, plan: QueryPlan, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -123,9 +134,13 @@ class _Money:
         self.columns = list(columns)
         self.rows = [list(row) for row in rows]
         self.width = len(plan.dimensions)
-        self.hidden = [
-            self.columns.index(c) for node in plan.nodes if node.currency is not None for c in node.currency_columns
+        self.triples = [
+            tuple(self.columns.index(c) for c in node.currency_columns)
+            for node in plan.nodes
+            if node.currency is not None
         ]
+        self.hidden = [index for triple in self.triples for index in triple]
+        self.mixed: list[list[Any]] = []
         self.row_codes = [self._row_code(row) for row in self.rows]
         self.codes = sorted({code for code in self.row_codes if code is not None})
 
@@ -167,17 +182,33 @@ class _Money:
         return notes
 
     def _row_code(self, row: list[Any]) -> str | None:
-        found = sorted({str(row[i]) for i in self.hidden if row[i] is not None})
-        if len(found) <= 1:
+        codes: set[str] = set()
+        several = False
+        for code, low, high in self.triples:
+            if self.plan.exact_currencies:
+                codes.update(str(row[i]) for i in (low, high) if row[i] is not None)
+            else:
+                codes.update([str(row[code])] if row[code] is not None else [])
+                several = several or row[low] != row[high]
+        found = sorted(codes)
+        if len(found) <= 1 and not several:
             return found[0] if found else None
+        if self.plan.exact_currencies:
+            self.refuse(row, found)
+        self.mixed.append(row)
+        return None
+
+    def refuse(self, row: list[Any], found: list[str]) -> None:
         money = [m.name for m in self.plan.metrics if m.money_measures]
         group = ", ".join(f"{d}={_jsonable(v)}" for d, v in zip(self.plan.dimensions, row, strict=False))
         source = self.plan.nodes[0].source
         suggestion = f"{source.primary_entity}{DUNDER}{CURRENCY_COLUMN}"
+        currencies = f"{found}" if found != ["several"] else ""
         raise SemanticQueryError(
-            f"{money} would add up money in different currencies {found} within one row "
-            f"({group or 'the total'}), which means nothing; add {suggestion!r} to group_by to get one row "
-            f"per currency, or a dimension that separates currencies such as {SEPARATING_GROUP_BY!r}."
+            f"{money} would add up money in different currencies {currencies}".rstrip()
+            + f" within one row ({group or 'the total'}), which means nothing; add {suggestion!r} to group_by "
+            f"to get one row per currency, or a dimension that separates currencies such as "
+            f"{SEPARATING_GROUP_BY!r}."
         )
 
     def _shown(self) -> bool:

@@ -8,7 +8,16 @@ from square_bi.semantic.errors import UnsupportedQueryError
 from square_bi.semantic.model import AggregationType, Measure, SemanticModel, TimeGrain, Unit
 from square_bi.semantic.money import to_minor_units
 
-__all__ = ["aggregate", "alias_id", "qualify", "table", "truncate_to_grain"]
+__all__ = [
+    "CURRENCY_HASH",
+    "aggregate",
+    "alias_id",
+    "currency_hash",
+    "for_dialect",
+    "qualify",
+    "table",
+    "truncate_to_grain",
+]
 
 
 def alias_id(name: str) -> exp.Identifier:
@@ -73,3 +82,41 @@ def aggregate(measure: Measure, alias: str) -> exp.Expr:
     else:
         raise UnsupportedQueryError(f"Aggregation {agg.value!r} of measure {measure.name!r} is not supported yet.")
     return to_minor_units(result) if measure.unit is Unit.MONEY else result
+
+
+CURRENCY_HASH = "square_bi_currency_hash"
+"""``meta`` key marking our own ``HASH(x)`` of a currency code (never a YAML expr's)."""
+
+
+_HASH_DIALECTS = frozenset(("duckdb", "snowflake", "databricks", "spark"))
+
+
+def currency_hash(code: exp.Expr) -> exp.Expr:
+    """``CASE WHEN x IS NOT NULL THEN HASH(x) END``: a row without a currency adds no code."""
+    hashed = exp.Anonymous(this="HASH", expressions=[code.copy()])
+    hashed.meta[CURRENCY_HASH] = True
+    present = exp.Not(this=exp.Is(this=code.copy(), expression=exp.Null()))
+    return exp.Case(ifs=[exp.If(this=present, true=hashed)])
+
+
+def _is_currency_hash(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Anonymous) and bool(node.meta.get(CURRENCY_HASH))
+
+
+def for_dialect(expression: exp.Expr, dialect: str) -> exp.Expr:
+    """``expression`` with our currency ``HASH`` written the way ``dialect`` can run it.
+
+    ``HASH(x)`` in DuckDB, Snowflake and Databricks; BigQuery's ``FARM_FINGERPRINT(x)``; elsewhere
+    ``x`` itself (``MIN`` and ``MAX`` of the text: slower, equally exact).
+    """
+    if dialect in _HASH_DIALECTS or not any(_is_currency_hash(n) for n in expression.find_all(exp.Anonymous)):
+        return expression
+
+    def swap(node: exp.Expr) -> exp.Expr:
+        if not _is_currency_hash(node):
+            return node
+        if dialect == "bigquery":
+            return exp.FarmFingerprint(expressions=[node.expressions[0].copy()])
+        return node.expressions[0].copy()
+
+    return expression.transform(swap)

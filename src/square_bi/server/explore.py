@@ -115,6 +115,9 @@ def explain_query(
     return ExplainResult(
         sql=sql,
         dialect=dialect,
-        note="Money columns in this SQL are whole minor units (cents) with each row's currency in the "
-        "__..._currency_min/max columns; query_metrics converts them to major units.",
+        note=(
+            "Money columns in this SQL are whole minor units (cents), with each row's currency in the "
+            "__..._currency columns (their _low/_high hashes differ when a row would mix currencies); "
+            "query_metrics converts them to major units."
+        ),
     )
