@@ -279,7 +279,8 @@ class Extractor:
                     if updated is not None:
                         updated = naive_utc(updated)
                         max_updated = max(updated, max_updated or updated)
-                    ids.append(str(getattr(rec, stream.primary_key)))
+                    if stream is LOCATIONS:  # only locations' ids are needed (they partition the others)
+                        ids.append(str(getattr(rec, stream.primary_key)))
                 if raw.cursor is not None:
                     if raw.cursor in seen_cursors:
                         raise FatalSourceError(

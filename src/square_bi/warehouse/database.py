@@ -37,6 +37,9 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     except duckdb.Error as exc:
         raise WarehouseError(f"Could not open {path}: {exc}") from exc
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB would cache up to 80% of RAM; a sync needs little (it writes page by page), and
+    # beyond this it spills to disk instead of growing the process.
+    con.execute("SET memory_limit = '256MB'")
     return con
 
 
