@@ -45,6 +45,14 @@ def test_the_repo_yaml_declares_gross_sales_and_order_count_with_labels_units_an
         "discount_rate",
         "net_sales_week_over_week",
         "net_sales_month_to_date",
+        "refunds",
+        "payments_total",
+        "card_payments",
+        "payment_tips",
+        "payment_processing_fees",
+        "new_customers",
+        "returning_customers",
+        "returning_customer_rate",
     }
     gross_sales = semantic_layer.metrics["gross_sales"]
     assert (gross_sales.label, gross_sales.unit, gross_sales.measure) == (
@@ -75,6 +83,10 @@ def test_semantic_models_point_at_the_star_schema_tables_in_main(semantic_layer:
         "location": ("main", "dim_location"),
         "item": ("main", "dim_item"),
         "order": ("main", "fct_order"),
+        "customer": ("main", "dim_customer"),
+        "team_member": ("main", "dim_team_member"),
+        "payment": ("main", "fct_payment"),
+        "refund": ("main", "fct_refund"),
     }
 
 
@@ -117,6 +129,18 @@ def test_dimensions_of_the_fact_location_and_item_are_reachable_as_dunder_paths(
         "order__state",
         "order__currency",
         *(f"order__location__{name}" for name in ("name", "city", "timezone", "status", "currency")),
+        # Customers and team members, through the line's (and the order's) foreign keys.
+        *(
+            f"{prefix}{name}"
+            for prefix in ("customer__", "order__customer__")
+            for name in (
+                "name",
+                "creation_source",
+                *(f"cohort_month__{grain}" for grain in ("month", "quarter", "year")),
+                *(f"first_order_date__{grain}" for grain in ("day", "week", "month", "quarter", "year")),
+            )
+        ),
+        *(f"{prefix}{name}" for prefix in ("team_member__", "order__team_member__") for name in ("name", "status")),
     }
 
 

@@ -420,3 +420,45 @@ async def test_q16_a_store_name_typed_loosely_is_found(shop_db: Path, raw_shop: 
     loose = " ".join(name.upper())  # "S H O R E D I T C H"
     data = await ask(shop_db, "get_dimension_values", {"dimension": "location__name", "search": loose})
     assert data["values"] == [name] and data["matched_search"] is True
+
+
+async def test_q17_net_sales_last_week_by_team_member(
+    shop_db: Path, lines: list[Line], today: date, shop_data: Any
+) -> None:
+    # Who rang an order up: the team member on its earliest payment (ties: lowest payment id).
+    first_payment: dict[str, tuple[str, str, str]] = {}
+    for payment in shop_data.payments:
+        key = (payment["created_at"], payment["id"], payment.get("team_member_id"))
+        if payment.get("order_id") and (
+            payment["order_id"] not in first_payment or key < first_payment[payment["order_id"]]
+        ):
+            first_payment[payment["order_id"]] = key
+    names = {m["id"]: f"{m.get('given_name', '')} {m.get('family_name', '')}".strip() for m in shop_data.team_members}
+    data = await ask(
+        shop_db,
+        "query_metrics",
+        {"metrics": ["net_sales"], "group_by": ["team_member__name", "location__name"], "time_range": "last_week"},
+    )
+    window = in_range(lines, *last_week(today))
+
+    def member(line: Line) -> str | None:
+        found = first_payment.get(line.order_id)
+        return names.get(found[2]) if found and found[2] else None
+
+    expected = group(window, lambda x: (member(x), x.location), lambda v: money(net(v)))
+    assert table(data, ["team_member__name", "location__name"], "net_sales") == expected
+
+
+async def test_q18_refunds_last_month_per_location(shop_db: Path, shop_data: Any, today: date) -> None:
+    data = await ask(
+        shop_db, "query_metrics", {"metrics": ["refunds"], "group_by": ["location__name"], "time_range": "last_month"}
+    )
+    start, end = last_month(today)
+    locations = {loc["id"]: loc for loc in shop_data.locations}
+    cents: dict[str, int] = defaultdict(int)
+    for refund in shop_data.refunds:
+        loc = locations[refund["location_id"]]
+        day = _utc(refund["created_at"]).astimezone(ZoneInfo(loc["timezone"])).date()
+        if refund.get("status") == "COMPLETED" and start <= day <= end:
+            cents[loc["name"]] += refund["amount_money"]["amount"]
+    assert table(data, ["location__name"], "refunds") == {name: money(v) for name, v in cents.items()}
