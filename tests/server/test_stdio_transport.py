@@ -95,3 +95,47 @@ async def test_a_stdio_client_session_lists_tools_and_queries_metrics(shop_db: P
     assert not result.is_error
     assert result.structured_content is not None
     assert int(result.structured_content["rows"][0][0]) > 0
+
+
+async def test_every_tool_answers_and_fails_cleanly_over_stdio(shop_db: Path) -> None:
+    params = StdioServerParameters(command=sys.executable, args=["-m", "square_bi.cli", "serve", "--db", str(shop_db)])
+    happy = {
+        "list_metrics": {"search": "sales"},
+        "get_dimensions": {"metrics": ["net_sales"]},
+        "get_dimension_values": {"dimension": "location__name"},
+        "query_metrics": {
+            "metrics": ["net_sales"],
+            "group_by": ["location__name"],
+            "start": "2026-10-19",
+            "end": "2026-10-25",
+        },
+        "compare_periods": {
+            "metrics": ["order_count"],
+            "current": {"start": "2026-10-26", "end": "2026-11-01"},
+            "previous": {"start": "2026-10-19", "end": "2026-10-25"},
+        },
+        "explain_query": {"metrics": ["net_sales"], "dialect": "snowflake"},
+        "list_saved_queries": {},
+        "run_saved_query": {"name": "best_sellers", "limit": 5},
+        "sync_status": {},
+    }
+    failing = {
+        "get_dimensions": {"metrics": ["nope"]},
+        "get_dimension_values": {"dimension": "location__nam"},
+        "query_metrics": {"metrics": ["net_sales"], "group_by": ["'; DROP TABLE x"]},
+        "compare_periods": {"metrics": ["net_sales"], "current": "someday", "previous": "last_week"},
+        "explain_query": {"metrics": ["net_sales"], "dialect": "cobol"},
+        "run_saved_query": {"name": "nope"},
+        "run_sync": {},  # serving only: no token in this environment
+    }
+    async with Client(params) as client:
+        listed = {t.name for t in (await client.list_tools()).tools}
+        assert listed == set(happy) | {"run_sync"}
+        for tool, arguments in happy.items():
+            result = await client.call_tool(tool, arguments)
+            assert not result.is_error, (tool, result.content)
+            assert result.structured_content is not None, tool
+        for tool, arguments in failing.items():
+            result = await client.call_tool(tool, arguments)
+            assert result.is_error, tool
+            assert " ".join(getattr(b, "text", "") for b in result.content).strip(), tool
