@@ -13,7 +13,8 @@ Routes (all JSON; every ``/v2`` route needs ``Authorization: Bearer <access_toke
 * ``GET /v2/customers`` -> ``ListCustomersResponse``, ``POST /v2/customers/search`` ->
   ``SearchCustomersResponse`` and ``POST /v2/team-members/search`` ->
   ``SearchTeamMembersResponse`` (see ``people_search``);
-* ``GET /__demo/stats`` -> requests served per endpoint and status (demo only, no auth).
+* ``GET /__demo/stats`` -> requests served per endpoint and status (demo only, no auth); with a
+  live merchant also ``live``: the simulated now and the changes applied per kind.
 
 Errors use Square's envelope ``{"errors": [{"category", "code", "detail", "field"?}]}``: 401
 ``AUTHENTICATION_ERROR``/``UNAUTHORIZED`` for a missing, malformed or wrong token, 400
@@ -24,6 +25,12 @@ paths and orders, 405 ``METHOD_NOT_ALLOWED`` and 500 ``INTERNAL_SERVER_ERROR`` (
 ``faults=FaultConfig(...)`` injects latency, 429s, 5xx, dropped connections, expiring cursors,
 empty pages (every paged endpoint) and malformed orders into ``/v2`` requests (see ``faults``);
 the stats then also count them per endpoint.
+
+``live=LiveConfig(...)`` (or a ready :class:`~.live.LiveMerchant`) makes the data change as the
+clock advances (see ``live``): every request first reads the clock once, applies the changes due
+by then (``LiveMerchant.advance_to``) and answers as of that reading (it also pins open ends), so a
+query pinned at ``T`` never sees a change made after ``T``. Without a ``clock`` a live app runs a
+:class:`~.live.SimulatedClock` starting at ``data.anchor`` at ``LiveConfig.speed``.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -45,6 +53,7 @@ from .faults import NO_FAULTS, FaultConfig, is_malformed, malform, wants_empty_p
 from .generator import DemoData
 from .ledger_search import LedgerIndex, parse_ledger_query
 from .listing import Page
+from .live import LiveChanges, LiveConfig, LiveMerchant, SimulatedClock
 from .middleware import (
     FAULT_KINDS,
     RESERVED_ORDER_PATHS,
@@ -88,13 +97,18 @@ def create_app(
     *,
     clock: Clock | None = None,
     faults: FaultConfig | None = None,
+    live: LiveConfig | LiveMerchant | None = None,
 ) -> Starlette:
     """Build the demo merchant's ASGI app serving ``data``.
 
     ``clock`` returns the current time (aware, UTC); it pins the open end of order searches, ages
     cursors when ``faults.cursor_ttl_s`` is set, and defaults to the wall clock. Tests pass a fake
-    one. ``faults`` switches on injected faults (none by default).
+    one. ``faults`` switches on injected faults (none by default). ``live`` makes the data change
+    with the clock (see the module docstring); the merchant is ``app.state.live``.
     """
+    merchant = LiveMerchant(data, live) if isinstance(live, LiveConfig) else live
+    if clock is None and merchant is not None:
+        clock = SimulatedClock(data.anchor, merchant.config.speed)
     now: Clock = clock or (lambda: datetime.now(UTC))
     faults = faults or NO_FAULTS
     fault_seed = faults.resolved_seed(data.config.seed)
@@ -119,6 +133,30 @@ def create_app(
     refunds = LedgerIndex(data.refunds, codec("refunds"), "refunds", empty_page=empty_policy("refunds"))
     customers = CustomerIndex(data.customers, codec("customers"), empty_page=empty_policy("customers"))
     team = TeamIndex(data.team_members, codec("team-members"), empty_page=empty_policy("team-members"))
+
+    def served(order: dict[str, Any]) -> dict[str, Any]:
+        if is_malformed(order["id"], faults, data.config.seed):
+            malformed_ids.add(order["id"])
+            return malform(order, fault_seed)
+        return order
+
+    def apply(changes: LiveChanges) -> None:
+        for order in changes.orders.values():
+            order = served(order)
+            orders.upsert(order)
+            lookup.upsert(order)
+        for obj in changes.catalog_objects.values():
+            catalog.upsert(obj)
+            catalog_list.upsert(obj)
+        for payment in changes.payments.values():
+            payments.upsert(payment)
+        for refund in changes.refunds.values():
+            refunds.upsert(refund)
+        for customer in changes.customers.values():
+            customers.upsert(customer)
+
+    if merchant is not None:
+        merchant.subscribe(apply)
     location_ids = {location["id"] for location in data.locations}
     main_location_id = data.main_location_id
     anchor_us = datetime_to_us(data.anchor)
@@ -145,13 +183,24 @@ def create_app(
                 401, "UNAUTHORIZED", "This request could not be authorized.", category=AUTHENTICATION_ERROR
             )
 
+    def current(request: Request) -> datetime:
+        """The request's time: the reading the live data was advanced to, else the clock now."""
+        pinned: datetime | None = getattr(request.state, "now", None)
+        return pinned if pinned is not None else now()
+
     def square_endpoint(
         handler: Callable[[Request], Awaitable[Response]],
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             try:
                 authorize(request)
-                return await handler(request)
+                if merchant is None:
+                    return await handler(request)
+                await request.body()  # read before taking the lock: the handler gets it cached
+                with merchant.lock:
+                    request.state.now = now()
+                    merchant.advance_to(request.state.now)
+                    return await handler(request)
             except SquareRequestError as error:
                 if isinstance(error, ExpiredCursorError):
                     stats.fault(endpoint_name(request.method, request.url.path), "cursor_expiries")
@@ -166,7 +215,7 @@ def create_app(
     @square_endpoint
     async def search_orders(request: Request) -> Response:
         search = parse_search_orders(Body.parse(await request.body()), location_ids)
-        page = orders.page(search, datetime_to_us(now()))
+        page = orders.page(search, datetime_to_us(current(request)))
         endpoint = "POST /v2/orders/search"
         if page.empty:
             stats.fault(endpoint, "empty_pages")
@@ -224,7 +273,7 @@ def create_app(
             default_location=main_location_id,
             anchor_us=anchor_us,
         )
-        return paged("GET /v2/payments", payments.page(query, datetime_to_us(now())))
+        return paged("GET /v2/payments", payments.page(query, datetime_to_us(current(request))))
 
     @square_endpoint
     async def list_refunds(request: Request) -> Response:
@@ -235,7 +284,7 @@ def create_app(
             default_location=main_location_id,
             anchor_us=anchor_us,
         )
-        return paged("GET /v2/refunds", refunds.page(query, datetime_to_us(now())))
+        return paged("GET /v2/refunds", refunds.page(query, datetime_to_us(current(request))))
 
     def with_count(page: Page, count: int | None) -> Page:
         if count is None:
@@ -259,7 +308,12 @@ def create_app(
         return paged("POST /v2/team-members/search", page)
 
     async def demo_stats(request: Request) -> Response:
-        return json_response(stats.snapshot())
+        snapshot = stats.snapshot()
+        if merchant is not None:
+            with merchant.lock:
+                merchant.advance_to(now())
+                snapshot["live"] = merchant.stats()
+        return json_response(snapshot)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -308,4 +362,5 @@ def create_app(
     app.state.stats = stats
     app.state.data = data
     app.state.faults = faults
+    app.state.live = merchant
     return app

@@ -19,11 +19,13 @@ demo: they get a 400 rather than being silently ignored.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .cursors import CursorCodec, CursorState, fingerprint
+from .listing import SortedEntries
 from .params import QueryParams
 from .timefmt import format_us, parse_rfc3339_us
 from .wire import Body, bad_request
@@ -121,6 +123,13 @@ def _references(obj: JSONObject) -> list[str]:
     return []
 
 
+MAX_ID = "\U0010ffff"
+
+
+def _stamp(obj: JSONObject) -> tuple[int, str]:
+    return parse_rfc3339_us(obj["updated_at"]), obj["id"]
+
+
 class CatalogIndex:
     """Catalog objects sorted by (``updated_at``, id), the order incremental readers want.
 
@@ -137,28 +146,47 @@ class CatalogIndex:
     ) -> None:
         self._codec = codec
         self._empty_page = empty_page
-        stamped = sorted((parse_rfc3339_us(obj["updated_at"]), obj["id"], obj) for obj in objects)
-        self._stamps = [stamp for stamp, _, _ in stamped]
-        self._objects = [obj for _, _, obj in stamped]
+        self._objects = list(objects)
+        self._row_of = {obj["id"]: row for row, obj in enumerate(objects)}
         self._by_id = {obj["id"]: obj for obj in objects}
-        self.latest_time = format_us(max(self._stamps)) if self._stamps else None
+        self._sorted = SortedEntries([(_stamp(obj), row) for row, obj in enumerate(objects)], len(objects))
+        self._latest_us = max((key[0] for key in self._sorted.keys), default=None)
+        self.latest_time = format_us(self._latest_us) if self._latest_us is not None else None
+
+    def upsert(self, obj: JSONObject) -> None:
+        """Add or replace a catalog object (live data): it moves to its new ``updated_at``."""
+        row = self._row_of.get(obj["id"])
+        if row is None:
+            row = self._row_of[obj["id"]] = len(self._objects)
+            self._objects.append(obj)
+        self._objects[row] = obj
+        self._by_id[obj["id"]] = obj
+        key = _stamp(obj)
+        self._sorted.set(row, key)
+        if self._latest_us is None or key[0] > self._latest_us:
+            self._latest_us = key[0]
+            self.latest_time = format_us(key[0])
 
     def search(self, request: SearchCatalogRequest) -> JSONObject:
         query_fingerprint = request.fingerprint()
-        position = 0
         empty_served = False
+        state: CursorState | None = None
         if request.cursor is not None:
             state = self._codec.decode(request.cursor, query_fingerprint)
-            position, empty_served = state.position, state.empty_served
+            empty_served = state.empty_served
+        entries = self._sorted
+        position = entries.resume(state) or 0
+        if request.begin_us is not None:
+            position = max(position, bisect_right(entries.keys, (request.begin_us, MAX_ID)))
         types = set(request.object_types)
         page: list[JSONObject] = []
         first_position = 0
         next_position: int | None = None
-        for index in range(position, len(self._objects)):
-            obj = self._objects[index]
-            if obj["type"] not in types or (obj.get("is_deleted") and not request.include_deleted):
+        for index in range(position, len(entries.keys)):
+            if not entries.live(index):
                 continue
-            if request.begin_us is not None and self._stamps[index] <= request.begin_us:
+            obj = self._objects[entries.rows[index]]
+            if obj["type"] not in types or (obj.get("is_deleted") and not request.include_deleted):
                 continue
             if len(page) == request.limit:
                 next_position = index
@@ -170,8 +198,9 @@ class CatalogIndex:
         response: JSONObject = {}
         policy = self._empty_page
         if page and policy is not None and not empty_served and policy(query_fingerprint, first_position):
-            state = CursorState(first_position, None, empty_served=True)
-            response["cursor"] = self._codec.encode(query_fingerprint, state)
+            response["cursor"] = self._codec.encode(
+                query_fingerprint, entries.state(first_position, None, empty_served=True)
+            )
             if self.latest_time is not None:
                 response["latest_time"] = self.latest_time
             return response
@@ -187,7 +216,7 @@ class CatalogIndex:
             if related:
                 response["related_objects"] = list(related.values())
         if next_position is not None:
-            response["cursor"] = self._codec.encode(query_fingerprint, CursorState(next_position, None))
+            response["cursor"] = self._codec.encode(query_fingerprint, entries.state(next_position, None))
         if self.latest_time is not None:
             response["latest_time"] = self.latest_time
         return response

@@ -56,6 +56,9 @@ class CursorState:
     pinned_end_us: int | None
     empty_served: bool = False
     """An empty page was already served for ``position`` (fault injection): serve the real one."""
+    key: tuple[Any, ...] | None = None
+    """The sort key of the entry at ``position``: when set, the reader finds the position again by
+    this key, so entries inserted into a live index (see ``live``) never shift a cursor."""
 
 
 class CursorCodec:
@@ -78,6 +81,8 @@ class CursorCodec:
         data: dict[str, Any] = {"q": query_fingerprint, "p": state.position, "e": state.pinned_end_us}
         if state.empty_served:
             data["k"] = 1
+        if state.key is not None:
+            data["s"] = list(state.key)
         if self._ttl_us is not None and self._clock_us is not None:
             data["t"] = self._clock_us()
         payload = json.dumps(data, separators=(",", ":")).encode()
@@ -102,4 +107,12 @@ class CursorCodec:
             issued = data.get("t")
             if not isinstance(issued, int) or self._clock_us() - issued > self._ttl_us:
                 raise ExpiredCursorError()
-        return CursorState(position=position, pinned_end_us=pinned, empty_served=data.get("k") == 1)
+        key = data.get("s")
+        if key is not None and not isinstance(key, list):
+            raise invalid
+        return CursorState(
+            position=position,
+            pinned_end_us=pinned,
+            empty_served=data.get("k") == 1,
+            key=None if key is None else tuple(key),
+        )

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .catalog import build_catalog
+from .catalog import Catalog, build_catalog
 from .customers import CustomerBook, customer_count
 from .ids import IdFactory
 from .locations import MAX_LOCATIONS, build_locations
@@ -88,6 +88,10 @@ class DemoData:
     customers: list[JSONObject] = field(default_factory=list)
     payments: list[JSONObject] = field(default_factory=list)
     refunds: list[JSONObject] = field(default_factory=list)
+    catalog: Catalog | None = field(default=None, repr=False, compare=False)
+    """The catalog as orders sell it (variations with prices, taxes, discounts, modifiers)."""
+    location_traffic: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+    """Location id -> relative order volume."""
     _by_id: dict[str, JSONObject] = field(default_factory=dict, repr=False, compare=False)
 
     def location(self, location_id: str) -> JSONObject:
@@ -176,6 +180,8 @@ def generate(config: DemoConfig | None = None) -> DemoData:
         customers=customers,
         payments=sorted(ledger.payments, key=_created_then_id),
         refunds=sorted(ledger.refunds, key=_created_then_id),
+        catalog=catalog,
+        location_traffic={location["id"]: template.traffic for template, location in shops},
     )
 
 

@@ -160,17 +160,28 @@ class LedgerIndex:
         self._created = [parse_rfc3339_us(obj["created_at"]) for obj in objects]
         self._updated = [parse_rfc3339_us(obj["updated_at"]) for obj in objects]
         self._attributes = [_attributes(obj) for obj in objects]
-        stamps = {id(obj): (c, u) for obj, c, u in zip(objects, self._created, self._updated, strict=True)}
         self.index = SortedIndex(
             objects,
             {
-                "created": lambda obj: (stamps[id(obj)][0], obj["id"]),
-                "updated": lambda obj: (stamps[id(obj)][1], obj["id"]),
+                "created": lambda obj: (parse_rfc3339_us(obj["created_at"]), obj["id"]),
+                "updated": lambda obj: (parse_rfc3339_us(obj["updated_at"]), obj["id"]),
             },
             codec,
             key,
             empty_page=empty_page,
         )
+
+    def upsert(self, obj: JSONObject) -> None:
+        """Add a new payment/refund or replace a changed one (live data)."""
+        row = self.index.row(obj["id"])
+        values = (parse_rfc3339_us(obj["created_at"]), parse_rfc3339_us(obj["updated_at"]), _attributes(obj))
+        if row is None:
+            self._created.append(values[0])
+            self._updated.append(values[1])
+            self._attributes.append(values[2])
+        else:
+            self._created[row], self._updated[row], self._attributes[row] = values
+        self.index.upsert(obj)
 
     def page(self, query: LedgerQuery, now_us: int) -> Page:
         query_fingerprint = query.fingerprint()

@@ -11,7 +11,7 @@ walk and a pinned "now", and only works with the query fingerprint it was issued
 from __future__ import annotations
 
 import json
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +22,52 @@ JSONObject = dict[str, Any]
 Row = int
 EmptyPagePolicy = Callable[[str, int], bool]
 """``(query fingerprint, position of the page's first result) -> serve an empty page first?``"""
+
+
+class SortedEntries:
+    """``(key, row)`` entries sorted by key (a tuple ending in the object's id).
+
+    Live data (see ``live``) only ever *adds* entries: when a row's key changes, its new key is
+    inserted and the old entry stays behind, stale (readers skip entries whose key is no longer
+    their row's :attr:`current` key). Cursors carry the key of their next entry and find it again
+    with :meth:`resume`, so entries inserted anywhere never shift a cursor in flight.
+    """
+
+    def __init__(self, pairs: list[tuple[tuple[Any, ...], Row]], rows: int) -> None:
+        pairs.sort()
+        self.keys = [key for key, _ in pairs]
+        self.rows = [row for _, row in pairs]
+        self.current: list[tuple[Any, ...] | None] = [None] * rows
+        for key, row in pairs:
+            self.current[row] = key
+
+    def set(self, row: Row, key: tuple[Any, ...] | None) -> None:
+        """Give ``row`` (possibly a new one, ``row == len(current)``) the key ``key``."""
+        if row == len(self.current):
+            self.current.append(None)
+        if key == self.current[row]:
+            return
+        self.current[row] = key
+        if key is not None:
+            position = bisect_right(self.keys, key)
+            self.keys.insert(position, key)
+            self.rows.insert(position, row)
+
+    def live(self, index: int) -> bool:
+        """Whether the entry at ``index`` is its row's current one (not left behind by a change)."""
+        return self.current[self.rows[index]] == self.keys[index]
+
+    def resume(self, state: CursorState | None) -> int | None:
+        """The index a cursor continues at (None without a cursor)."""
+        if state is None:
+            return None
+        if state.key is not None:
+            return bisect_left(self.keys, state.key)
+        return state.position
+
+    def state(self, index: int, pinned: int | None, *, empty_served: bool = False) -> CursorState:
+        """The cursor state continuing at ``index``."""
+        return CursorState(index, pinned, empty_served=empty_served, key=self.keys[index])
 
 
 @dataclass(frozen=True)
@@ -51,7 +97,8 @@ class PageRequest:
 
 class SortedIndex:
     """``objects`` sorted by each of ``sort_keys``; answers :class:`PageRequest`\\ s under
-    ``response_key`` (``{"payments": [...], "cursor": "..."}``, ``{}`` when nothing matches)."""
+    ``response_key`` (``{"payments": [...], "cursor": "..."}``, ``{}`` when nothing matches).
+    :meth:`upsert` adds or replaces an object (live data)."""
 
     def __init__(
         self,
@@ -62,29 +109,48 @@ class SortedIndex:
         *,
         empty_page: EmptyPagePolicy | None = None,
     ) -> None:
-        self.objects = objects
+        self.objects = list(objects)
         self._codec = codec
         self._key = response_key.encode()
         self._empty_page = empty_page
+        self._sort_keys = sort_keys
         self._json = [json.dumps(obj, separators=(",", ":")).encode() for obj in objects]
-        self._keys: dict[str, list[tuple[Any, ...]]] = {}
-        self._rows: dict[str, list[Row]] = {}
-        for name, key in sort_keys.items():
-            keyed = sorted((key(obj), row) for row, obj in enumerate(objects))
-            self._keys[name] = [k for k, _ in keyed]
-            self._rows[name] = [row for _, row in keyed]
+        self._row_of = {obj["id"]: row for row, obj in enumerate(objects)}
+        self._entries = {
+            name: SortedEntries([(key(obj), row) for row, obj in enumerate(objects)], len(objects))
+            for name, key in sort_keys.items()
+        }
+
+    def row(self, object_id: str) -> Row | None:
+        return self._row_of.get(object_id)
+
+    def upsert(self, obj: JSONObject) -> Row:
+        """Add ``obj`` or replace the object with its id (call only after the caller's per-row
+        data can answer for the row, since the sort keys may read it); returns its row."""
+        row = self._row_of.get(obj["id"])
+        if row is None:
+            row = len(self.objects)
+            self._row_of[obj["id"]] = row
+            self.objects.append(obj)
+            self._json.append(b"")
+        self.objects[row] = obj
+        self._json[row] = json.dumps(obj, separators=(",", ":")).encode()
+        for name, key in self._sort_keys.items():
+            self._entries[name].set(row, key(obj))
+        return row
 
     def decode(self, cursor: str | None, fingerprint: str) -> CursorState | None:
         """The state of ``cursor`` for this query (400 ``INVALID_CURSOR`` if it does not fit)."""
         return None if cursor is None else self._codec.decode(cursor, fingerprint)
 
     def page(self, request: PageRequest) -> Page:
-        keys = self._keys[request.sort]
-        rows = self._rows[request.sort]
+        entries = self._entries[request.sort]
+        keys = entries.keys
+        rows = entries.rows
         low = 0 if request.low is None else bisect_left(keys, (request.low,))
         high = len(keys) if request.high is None else bisect_left(keys, (request.high,))
         state = request.state
-        position = None if state is None else state.position
+        position = entries.resume(state)
         if request.descending:
             start = high - 1 if position is None else min(high - 1, position)
             candidates = range(start, low - 1, -1)
@@ -97,6 +163,8 @@ class SortedIndex:
         first_position = 0
         next_position: int | None = None
         for index in candidates:
+            if not entries.live(index):
+                continue
             row = rows[index]
             if keep is not None and not keep(row):
                 continue
@@ -112,10 +180,10 @@ class SortedIndex:
         pinned = request.pinned_us
         empty_served = state is not None and state.empty_served
         if self._empty_page is not None and not empty_served and self._empty_page(request.fingerprint, first_position):
-            cursor = self._codec.encode(request.fingerprint, CursorState(first_position, pinned, empty_served=True))
+            cursor = self._codec.encode(request.fingerprint, entries.state(first_position, pinned, empty_served=True))
             return Page(b'{"cursor":"' + cursor.encode() + b'"}', (), empty=True)
         body = b'{"' + self._key + b'":[' + b",".join(self._json[row] for row in page) + b"]"
         if next_position is not None:
-            cursor = self._codec.encode(request.fingerprint, CursorState(next_position, pinned))
+            cursor = self._codec.encode(request.fingerprint, entries.state(next_position, pinned))
             body += b',"cursor":"' + cursor.encode() + b'"'
         return Page(body + b"}", tuple(page))

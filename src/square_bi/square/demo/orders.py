@@ -418,7 +418,22 @@ class OrderSynthesizer:
                 return None
         elif closed_ms >= window.end_ms:
             return None
+        return self.sale(location, hour, created_ms, closed_ms, updated_ms, state, version, whole_seconds)
 
+    def sale(
+        self,
+        location: JSONObject,
+        hour: int,
+        created_ms: int,
+        closed_ms: int,
+        updated_ms: int,
+        state: str,
+        version: int,
+        whole_seconds: bool = False,
+    ) -> JSONObject:
+        """One sale at ``location`` with its timestamps and state already decided (``hour`` is the
+        local hour, which picks the daypart); draws the basket, discount, source and tenders."""
+        rng = self._rng
         location_id = location["id"]
         currency = location["currency"]
         daypart = 0 if hour < 11 else 1 if hour < 14 else 2

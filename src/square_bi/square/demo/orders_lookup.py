@@ -29,6 +29,11 @@ class OrdersLookup:
         self._json = {order["id"]: json.dumps(order, separators=(",", ":")).encode() for order in orders}
         self._location = {order["id"]: order["location_id"] for order in orders}
 
+    def upsert(self, order: JSONObject) -> None:
+        """Add or replace one order (live data)."""
+        self._json[order["id"]] = json.dumps(order, separators=(",", ":")).encode()
+        self._location[order["id"]] = order["location_id"]
+
     def batch(self, body: Body, location_ids: set[str]) -> tuple[bytes, tuple[str, ...]]:
         """The BatchRetrieveOrdersResponse body and the ids of the orders on it."""
         body.reject_unknown(("location_id", "order_ids"))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cursors import CursorCodec, CursorState, fingerprint
+from .listing import SortedEntries
 from .timefmt import parse_rfc3339_us
 from .wire import Body, bad_request
 
@@ -254,11 +255,17 @@ EmptyPagePolicy = Callable[[str, int], bool]
 """``(query fingerprint, position of the page's first result) -> serve an empty page first?``"""
 
 
+MAX_ID = "\U0010ffff"
+"""Sorts after every id: ``(end_us, MAX_ID)`` bounds every key stamped ``end_us``."""
+
+
 class OrdersIndex:
     """The demo's orders, pre-serialised and sorted by each sortable timestamp.
 
     ``empty_page`` (fault injection) decides, per query and position, whether an empty page with
-    a cursor to that same position comes before the real page.
+    a cursor to that same position comes before the real page. :meth:`upsert` adds a new order
+    or replaces a changed one (live data): entries are only ever added (see
+    ``listing.SortedEntries``), so cursors in flight stay valid.
     """
 
     def __init__(
@@ -266,29 +273,51 @@ class OrdersIndex:
     ) -> None:
         self._codec = codec
         self._empty_page = empty_page
-        self._ids = [o["id"] for o in orders]
-        self._json = [json.dumps(order, separators=(",", ":")).encode() for order in orders]
-        self._entries = [
-            json.dumps(
-                {"order_id": o["id"], "version": o["version"], "location_id": o["location_id"]},
-                separators=(",", ":"),
-            ).encode()
-            for o in orders
-        ]
-        self._location = [o["location_id"] for o in orders]
-        self._state = [o.get("state") for o in orders]
-        self._source = [(o.get("source") or {}).get("name") for o in orders]
-        self._customers = [
-            {o.get("customer_id"), *(t.get("customer_id") for t in o.get("tenders") or ())} - {None} for o in orders
-        ]
-        self._keys: dict[str, list[int]] = {}
-        self._rows: dict[str, list[int]] = {}
-        for sort_field, attribute in SORT_FIELDS.items():
-            stamped = sorted(
-                (parse_rfc3339_us(o[attribute]), o["id"], row) for row, o in enumerate(orders) if o.get(attribute)
+        self._ids: list[str] = []
+        self._json: list[bytes] = []
+        self._entries_json: list[bytes] = []
+        self._location: list[str] = []
+        self._state: list[str | None] = []
+        self._source: list[str | None] = []
+        self._customers: list[set[str]] = []
+        self._row_of: dict[str, int] = {}
+        self._sorted = {
+            sort_field: SortedEntries(
+                [(_stamp(o, attribute), row) for row, o in enumerate(orders) if o.get(attribute)], len(orders)
             )
-            self._keys[sort_field] = [key for key, _, _ in stamped]
-            self._rows[sort_field] = [row for _, _, row in stamped]
+            for sort_field, attribute in SORT_FIELDS.items()
+        }
+        for order in orders:
+            self._set_row(order)
+
+    def _set_row(self, order: JSONObject) -> int:
+        row = self._row_of.get(order["id"])
+        if row is None:
+            row = self._row_of[order["id"]] = len(self._ids)
+            for column in (
+                self._ids, self._json, self._entries_json, self._location, self._state, self._source, self._customers
+            ):  # fmt: skip
+                column.append(None)  # type: ignore[arg-type]
+        self._ids[row] = order["id"]
+        self._json[row] = json.dumps(order, separators=(",", ":")).encode()
+        self._entries_json[row] = json.dumps(
+            {"order_id": order["id"], "version": order["version"], "location_id": order["location_id"]},
+            separators=(",", ":"),
+        ).encode()
+        self._location[row] = order["location_id"]
+        self._state[row] = order.get("state")
+        self._source[row] = (order.get("source") or {}).get("name")
+        self._customers[row] = {
+            order.get("customer_id"),
+            *(t.get("customer_id") for t in order.get("tenders") or ()),
+        } - {None}
+        return row
+
+    def upsert(self, order: JSONObject) -> None:
+        """Add ``order`` or replace the order with its id (live data)."""
+        row = self._set_row(order)
+        for sort_field, attribute in SORT_FIELDS.items():
+            self._sorted[sort_field].set(row, _stamp(order, attribute) if order.get(attribute) else None)
 
     def search(self, request: SearchOrdersRequest, now_us: int) -> bytes:
         """Answer one page; returns the response body (JSON bytes)."""
@@ -299,18 +328,20 @@ class OrdersIndex:
         query = request.query
         query_fingerprint = query.fingerprint()
         empty_served = False
+        state: CursorState | None = None
         if request.cursor is not None:
             state = self._codec.decode(request.cursor, query_fingerprint)
-            pinned, position, empty_served = state.pinned_end_us, state.position, state.empty_served
+            pinned, empty_served = state.pinned_end_us, state.empty_served
         else:
             pinned = now_us if query.end_us is None else None
-            position = None
         end_us = query.end_us if query.end_us is not None else pinned
 
-        keys = self._keys[query.sort_field]
-        rows = self._rows[query.sort_field]
-        low = 0 if query.start_us is None else bisect_left(keys, query.start_us)
-        high = len(keys) if end_us is None else bisect_right(keys, end_us)
+        entries = self._sorted[query.sort_field]
+        keys = entries.keys
+        rows = entries.rows
+        position = entries.resume(state)
+        low = 0 if query.start_us is None else bisect_left(keys, (query.start_us,))
+        high = len(keys) if end_us is None else bisect_right(keys, (end_us, MAX_ID))
         ascending = query.sort_order == "ASC"
         if ascending:
             start = low if position is None else max(low, position)
@@ -327,6 +358,8 @@ class OrdersIndex:
         first_position = 0
         next_position: int | None = None
         for index in candidates:
+            if not entries.live(index):
+                continue
             row = rows[index]
             if self._location[row] not in locations:
                 continue
@@ -346,12 +379,16 @@ class OrdersIndex:
         if not page:
             return OrdersPage(b"{}", ())
         if self._empty_page is not None and not empty_served and self._empty_page(query_fingerprint, first_position):
-            cursor = self._codec.encode(query_fingerprint, CursorState(first_position, pinned, empty_served=True))
+            cursor = self._codec.encode(query_fingerprint, entries.state(first_position, pinned, empty_served=True))
             return OrdersPage(b'{"cursor":"' + cursor.encode() + b'"}', (), empty=True)
-        chunks = self._entries if request.return_entries else self._json
+        chunks = self._entries_json if request.return_entries else self._json
         key = b"order_entries" if request.return_entries else b"orders"
         body = b'{"' + key + b'":[' + b",".join(chunks[row] for row in page) + b"]"
         if next_position is not None:
-            cursor = self._codec.encode(query_fingerprint, CursorState(next_position, pinned))
+            cursor = self._codec.encode(query_fingerprint, entries.state(next_position, pinned))
             body += b',"cursor":"' + cursor.encode() + b'"'
         return OrdersPage(body + b"}", tuple(self._ids[row] for row in page))
+
+
+def _stamp(order: JSONObject, attribute: str) -> tuple[int, str]:
+    return parse_rfc3339_us(order[attribute]), order["id"]

@@ -62,8 +62,17 @@ class PaymentLedger:
         self._by_id: dict[str, JSONObject] = {}
         self._sales: dict[str, JSONObject] = {}
 
-    def record(self, order: JSONObject) -> None:
-        """Payments for every tender of ``order``; a refund if it is a return giving money back."""
+    def adopt(self, orders: list[JSONObject], payments: list[JSONObject]) -> None:
+        """Take over orders and payments recorded elsewhere (the live merchant continues the
+        generated ledger), so later returns of those orders are refunded to their payments."""
+        self._sales.update((order["id"], order) for order in orders)
+        self._by_id.update((payment["id"], payment) for payment in payments)
+
+    def record(self, order: JSONObject, *, end_ms: int | None = None) -> None:
+        """Payments for every tender of ``order``; a refund if it is a return giving money back.
+        ``end_ms`` (default: the ledger's) bounds the payments' capture times."""
+        if end_ms is not None:
+            self._end_ms = end_ms
         self._sales[order["id"]] = order
         for tender in order.get("tenders", ()):
             payment = self._payment(order, tender)

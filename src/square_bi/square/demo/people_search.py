@@ -153,6 +153,19 @@ class CustomerIndex:
         )
         self._created_rows = [created[c["id"]] for c in customers]
 
+    def upsert(self, customer: JSONObject) -> None:
+        """Replace a changed customer or add a new one (live data)."""
+        created_us = parse_rfc3339_us(customer["created_at"])
+        updated_us = parse_rfc3339_us(customer["updated_at"])
+        self._created[customer["id"]] = created_us
+        row = self.index.row(customer["id"])
+        if row is None:
+            self._created_rows.append(created_us)
+            self._updated.append(updated_us)
+        else:
+            self._created_rows[row], self._updated[row] = created_us, updated_us
+        self.index.upsert(customer)
+
     def page(self, query: CustomerQuery) -> tuple[Page, int | None]:
         """The page and, when ``query.count``, how many customers match in all."""
         query_fingerprint = query.fingerprint()

@@ -141,7 +141,22 @@ class ReturnMaker:
         updated_ms = closed_ms + rng.randrange(200, 4000)
         if updated_ms >= end_ms or created_ms <= after_ms:
             return None
+        return self.build(sale, picks, created_ms, closed_ms, updated_ms, returned, exchange)
 
+    def build(
+        self,
+        sale: JSONObject,
+        picks: list[tuple[JSONObject, int]],
+        created_ms: int,
+        closed_ms: int,
+        updated_ms: int,
+        returned: dict[tuple[str, str], int],
+        exchange: bool,
+    ) -> JSONObject | None:
+        """The return order taking back ``picks`` (line, quantity) of ``sale`` at the given times;
+        ``returned`` holds the units of each ``(sale id, line uid)`` already returned and is updated.
+        None when nothing is left to return."""
+        rng = self._rng
         money = self._money
         uid = self._ids.uid
         location_id = sale["location_id"]

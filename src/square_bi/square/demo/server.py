@@ -25,6 +25,7 @@ from square_bi.errors import ConfigError, SourceError
 from .app import Clock, DroppedConnection, create_app
 from .faults import FaultConfig
 from .generator import DemoConfig, DemoData, generate
+from .live import LiveConfig, LiveMerchant
 
 POLL_INTERVAL_S = 0.005
 
@@ -122,6 +123,7 @@ class DemoServer:
         *,
         clock: Clock | None = None,
         faults: FaultConfig | None = None,
+        live: LiveConfig | LiveMerchant | None = None,
         startup_timeout: float = 10.0,
         log_level: str = "warning",
     ) -> None:
@@ -129,7 +131,9 @@ class DemoServer:
         self.access_token = access_token
         self.host = host
         self.faults = faults
-        self.app = create_app(data, access_token, clock=clock, faults=faults)
+        self.app = create_app(data, access_token, clock=clock, faults=faults, live=live)
+        self.live: LiveMerchant | None = self.app.state.live
+        """The live merchant (``live=``): ``advance_to`` it, or read its ``stats()``."""
         self._requested_port = port
         self._startup_timeout = startup_timeout
         self._log_level = log_level
@@ -213,16 +217,19 @@ def serve_forever(
     access_token: str = "demo-token",
     *,
     faults: FaultConfig | None = None,
+    live: LiveConfig | None = None,
     log_level: str = "warning",
 ) -> None:
     """Generate the demo merchant and serve it until Ctrl-C (SIGINT) or SIGTERM, then return.
+
+    With ``live`` the data keeps changing on a simulated clock starting at the anchor (see ``live``).
 
     Prints the base URL (and any injected faults) to stderr once the port is listening. Run it on
     the main thread so uvicorn can install its signal handlers and shut down gracefully.
     """
     try:
         data = generate(config)
-        app = create_app(data, access_token, faults=faults)
+        app = create_app(data, access_token, faults=faults, live=live)
         sock = _bind(host, port)
         try:
             url = _url(host, sock.getsockname()[1])
@@ -239,6 +246,13 @@ def serve_forever(
                     if name != "seed"
                 )
                 print(f"Injecting faults: {injected}", file=sys.stderr, flush=True)
+            if live is not None:
+                print(
+                    f"Live: {live.rate:g} new orders per simulated hour, simulated clock from "
+                    f"{data.anchor.isoformat()} at {live.speed:g}x real time",
+                    file=sys.stderr,
+                    flush=True,
+                )
             _uvicorn_server(app, log_level).run(sockets=[sock])
         finally:
             sock.close()
