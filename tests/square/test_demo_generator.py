@@ -123,8 +123,8 @@ def test_timestamps_are_rfc3339_utc_in_both_square_forms(demo_data: DemoData) ->
     forms: Counter[str] = Counter()
     for order in demo_data.orders:
         for key in ("created_at", "closed_at", "updated_at"):
-            if key not in order:  # OPEN and CANCELED orders have no closed_at
-                assert key == "closed_at" and order["state"] != "COMPLETED"
+            if key not in order:  # only OPEN orders have no closed_at (not yet in a terminal state)
+                assert key == "closed_at" and order["state"] == "OPEN"
                 continue
             assert RFC3339_UTC.match(order[key]), order[key]
             forms["fraction" if "." in order[key] else "whole"] += 1
@@ -133,7 +133,8 @@ def test_timestamps_are_rfc3339_utc_in_both_square_forms(demo_data: DemoData) ->
         if "closed_at" in order:
             closed = parse_time(order["closed_at"])
             assert created < closed <= updated
-            assert closed - created <= timedelta(minutes=15)
+            if order["state"] == "COMPLETED":  # a sale is rung up within minutes; a cancel may take longer
+                assert closed - created <= timedelta(minutes=15)
         assert created >= ANCHOR - timedelta(days=demo_data.config.days)
     assert forms["fraction"] > forms["whole"] > 0
 

@@ -196,6 +196,9 @@ def test_live_payments_match_their_tenders_and_states_keep_their_timestamps(
         if order["state"] == "COMPLETED":
             assert created <= parse_time(order["closed_at"]) <= updated
             assert order["net_amount_due_money"]["amount"] == 0
+        elif order["state"] == "CANCELED":  # closed_at: when it reached a terminal state
+            assert order["closed_at"] == order["updated_at"]
+            assert "tenders" not in order and "returns" not in order
         else:
             assert "closed_at" not in order and "tenders" not in order and "returns" not in order
 

@@ -44,7 +44,8 @@ returns; return orders are built in ``returns``). Tenders (see ``tenders``) sum 
 ``total_money`` on every completed order.
 
 States: orders are ``COMPLETED`` (``closed_at`` set, tenders); about 3 % are ``CANCELED`` (no
-tenders, no ``closed_at``, ``updated_at`` minutes after ``created_at``); about 10 % of the
+tenders; ``closed_at`` = ``updated_at``, minutes after ``created_at``: Square's ``closed_at`` is when
+an order reached a terminal state); about 10 % of the
 orders created in the last day before the anchor are still ``OPEN`` (no ``closed_at``, no
 tenders). ``net_amount_due_money`` is ``total_money`` minus the tenders (zero when paid).
 
@@ -416,6 +417,8 @@ class OrderSynthesizer:
                 updated_ms -= updated_ms % 1000
             if updated_ms >= window.end_ms:
                 return None
+            if state == "CANCELED":
+                closed_ms = updated_ms  # canceling is reaching a terminal state: Square sets closed_at
         elif closed_ms >= window.end_ms:
             return None
         return self.sale(location, hour, created_ms, closed_ms, updated_ms, state, version, whole_seconds)
@@ -487,7 +490,7 @@ class OrderSynthesizer:
         order["total_discount_money"] = money(priced.discount, currency)
         order["total_tip_money"] = money(tip, currency)
         order["total_service_charge_money"] = money(0, currency)
-        if state == "COMPLETED":
+        if state in ("COMPLETED", "CANCELED"):  # closed_at: when the order reached a terminal state
             order["closed_at"] = closed_at
         paid = sum(tender["amount_money"]["amount"] for tender in tenders)
         order["net_amount_due_money"] = money(max(0, total - paid), currency)
