@@ -309,6 +309,8 @@ class Extractor:
                 if raw.cursor is None:
                     break
                 cursor = raw.cursor
+                # The page now belongs to its commit: hold no second copy while fetching the next.
+                del raw, valid, valid_raw, dead
             await pending
             pending = None
         finally:
