@@ -8,8 +8,7 @@ never the token.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import orjson
@@ -18,8 +17,6 @@ from square.core.api_error import ApiError
 from square.core.request_options import RequestOptions
 
 from square_bi.errors import CursorExpiredError, FatalSourceError, RetriableSourceError, SourceError
-
-T = TypeVar("T")
 
 RETRIABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
@@ -106,14 +103,6 @@ def translate_error(exc: BaseException, *, endpoint: str, base_url: str, scope: 
             "Check the base URL (--base-url / SQUARE_BASE_URL) and the network."
         )
     return SourceError(f"{endpoint}: unexpected failure: {type(exc).__name__}: {exc}")
-
-
-async def call(endpoint: str, base_url: str, request: Callable[[], Awaitable[T]]) -> T:
-    """Run one SDK request, translating its failures."""
-    try:
-        return await request()
-    except (ApiError, httpx.HTTPError) as exc:
-        raise translate_error(exc, endpoint=endpoint, base_url=base_url) from exc
 
 
 async def request_json(
