@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from square_bi.extract.records import utc_now
 from square_bi.warehouse.status import stream_status
 
 
@@ -13,7 +14,7 @@ def print_status(db: Path) -> int:
     if not rows:
         print(f"{db}: no sync has run yet. Run `square-bi sync --db {db}`.")
         return 0
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     print(
         f"{'stream':<13} {'watermark (UTC)':<20} {'lag':>8} {'last success':<20} {'status':<10} "
         f"{'rows':>8} {'dead':>5}  last error"

@@ -18,6 +18,11 @@ UtcDatetime = datetime
 value); the warehouse stores it as UTC ``TIMESTAMP``."""
 
 
+def utc_now() -> datetime:
+    """Now, as a naive UTC datetime (how checkpoints and the warehouse keep time)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def naive_utc(value: datetime) -> datetime:
     """The same instant as a naive UTC datetime (how checkpoints and the warehouse keep time)."""
     return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -20,7 +20,7 @@ from square import AsyncSquare
 
 from square_bi.errors import CursorExpiredError, FatalSourceError, RetriableSourceError, SourceError
 from square_bi.extract.ratelimit import AdaptiveRateLimiter
-from square_bi.extract.records import naive_utc
+from square_bi.extract.records import naive_utc, utc_now
 from square_bi.extract.sink import Sink
 from square_bi.extract.state import DeadRecord, Page, PartitionState, StreamStats
 from square_bi.extract.streams import (
@@ -126,10 +126,6 @@ class SyncReport:
         return not self.failed
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 class Extractor:
     def __init__(
         self,
@@ -138,7 +134,7 @@ class Extractor:
         *,
         base_url: str,
         options: SyncOptions | None = None,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utc_now,
         on_progress: Callable[[StreamStats], None] | None = None,
     ) -> None:
         self.on_progress = on_progress
@@ -353,7 +349,7 @@ class Extractor:
         if stream.incremental == "after_watermark":
             candidates = [t for t in (state.watermark, raw.latest_time, max_updated) if t is not None]
             return max(candidates) if candidates else None
-        return window_end or _now()
+        return window_end or utc_now()
 
     def _validate(
         self, stream: Stream, objects: list[dict[str, Any]]

@@ -17,14 +17,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from square_bi.config import Settings
 from square_bi.errors import SquareBIError
+from square_bi.extract.records import utc_now
 from square_bi.warehouse.snapshot import SyncAlreadyRunning, open_snapshot
 from square_bi.warehouse.sync import sync_warehouse
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -52,7 +49,7 @@ class SyncScheduler:
     def start(self) -> None:
         """Schedule a sync every ``every``; the first at once if the data is older than that."""
         scheduler = AsyncIOScheduler(timezone=UTC)
-        first = _now() if self.data_is_stale() else _now() + self.every
+        first = utc_now() if self.data_is_stale() else utc_now() + self.every
         scheduler.add_job(
             self.run_once,
             "interval",
@@ -90,7 +87,7 @@ class SyncScheduler:
             return self.state
         async with self._lock:
             self.state.running = True
-            self.state.last_started_at = _now()
+            self.state.last_started_at = utc_now()
             try:
                 result = await sync_warehouse(self.settings, self.db, streams=streams)
                 self.state.failed_streams = dict(result.report.failed)
@@ -106,7 +103,7 @@ class SyncScheduler:
                 log.error("scheduled sync failed: %s", exc)
             finally:
                 self.state.running = False
-                self.state.last_finished_at = _now()
+                self.state.last_finished_at = utc_now()
             return self.state
 
     def data_is_stale(self) -> bool:
@@ -119,4 +116,4 @@ class SyncScheduler:
         finally:
             con.close()
         last = row[0] if row else None
-        return last is None or _now() - last >= self.every
+        return last is None or utc_now() - last >= self.every

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 import duckdb
 import pyarrow as pa
 
 from square_bi.extract import records as r
+from square_bi.extract.records import utc_now
 from square_bi.extract.state import Page, PartitionState, StreamStats
 from square_bi.warehouse import rows, staging
 from square_bi.warehouse.database import Warehouse, fetch_dicts, transaction
 from square_bi.warehouse.load import upsert
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def write_records(
@@ -95,7 +92,7 @@ class DuckDBSink:
 
     async def commit(self, page: Page) -> None:
         def write(con: duckdb.DuckDBPyConnection) -> None:
-            now = _now()
+            now = utc_now()
             with transaction(con):
                 write_records(con, page.stream, page.records, page.raw, now)
                 for dead in page.dead:
@@ -119,7 +116,7 @@ class DuckDBSink:
                     run_id,
                     stats.stream,
                     started_at,
-                    _now(),
+                    utc_now(),
                     "failed" if stats.error else "succeeded",
                     stats.pages,
                     stats.rows,

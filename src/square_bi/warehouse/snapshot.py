@@ -16,12 +16,12 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from square_bi.errors import WarehouseError
+from square_bi.extract.records import utc_now
 
 OPERATIONAL_TABLES = ("sync_checkpoints", "sync_runs", "dead_letters")
 
@@ -67,16 +67,12 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, db: Path, tables: tuple[str
     try:
         for table in (*tables, *OPERATIONAL_TABLES):
             con.execute(f"CREATE TABLE snapshot.{table} AS SELECT * FROM main.{table}")
-        con.execute("CREATE TABLE snapshot.snapshot_info AS SELECT ? AS published_at", [_now()])
+        con.execute("CREATE TABLE snapshot.snapshot_info AS SELECT ? AS published_at", [utc_now()])
         con.execute("CHECKPOINT snapshot")
     finally:
         con.execute("DETACH snapshot")
     os.replace(temporary, target)
     return target
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def open_snapshot(db: Path) -> duckdb.DuckDBPyConnection:
