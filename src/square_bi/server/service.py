@@ -30,7 +30,7 @@ from square_bi.server.results import (
 from square_bi.server.scheduler import SyncScheduler
 from square_bi.server.time_ranges import local_today, merchant_timezone, resolve_time_range
 from square_bi.warehouse.snapshot import open_snapshot
-from square_bi.warehouse.status import stream_status
+from square_bi.warehouse.status import read_stream_status
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
@@ -214,6 +214,9 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def sync_status(db: Path, scheduler: SyncScheduler | None) -> SyncStatus:
+    with snapshot(db) as con:  # one snapshot for both, so they describe the same publish
+        rows = read_stream_status(con)
+        freshness = _freshness(con)
     streams = [
         StreamFreshness(
             stream=s.stream,
@@ -224,10 +227,8 @@ def sync_status(db: Path, scheduler: SyncScheduler | None) -> SyncStatus:
             dead_letters=s.dead_letters,
             last_error=s.last_error,
         )
-        for s in stream_status(db)
+        for s in rows
     ]
-    with snapshot(db) as con:
-        freshness = _freshness(con)
     return SyncStatus(
         streams=streams,
         data_freshness=freshness,

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
+
 from square_bi.warehouse.database import fetch_dicts
 from square_bi.warehouse.snapshot import open_snapshot
 
@@ -49,12 +51,17 @@ ORDER BY 1
 """
 
 
+def read_stream_status(con: duckdb.DuckDBPyConnection) -> list[StreamStatus]:
+    """Per stream status from an open snapshot connection."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "sync_checkpoints" not in tables:
+        return []
+    return [StreamStatus(**row) for row in fetch_dicts(con, STATUS_SQL)]
+
+
 def stream_status(db: Path) -> list[StreamStatus]:
     con = open_snapshot(db)
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if "sync_checkpoints" not in tables:
-            return []
-        return [StreamStatus(**row) for row in fetch_dicts(con, STATUS_SQL)]
+        return read_stream_status(con)
     finally:
         con.close()
