@@ -16,12 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from square_bi.config import DEFAULT_DB_PATH, DEMO_DB_PATH, Settings, load_settings
+from square_bi.config import DEFAULT_DB_PATH, DEMO_DB_PATH, DEMO_TOKEN, Settings, load_settings
 from square_bi.errors import SquareBIError
 
 log = logging.getLogger("square_bi")
-
-DEMO_TOKEN = "demo-token"
 
 
 def _configure_logging(verbose: int) -> None:

@@ -22,6 +22,8 @@ SQUARE_HOSTS: dict[str, str] = {
 
 DEFAULT_DB_PATH = Path("square_bi.duckdb")
 DEMO_DB_PATH = Path("square_bi_demo.duckdb")
+DEMO_TOKEN = "demo-token"
+"""The bearer token the built-in demo merchant accepts by default."""
 
 
 class Settings(BaseSettings):

@@ -10,13 +10,11 @@ from pathlib import Path
 
 from square_bi.commands.emulator import demo_config
 from square_bi.commands.sync import format_sync_result
-from square_bi.config import load_settings
+from square_bi.config import DEMO_TOKEN, load_settings
 from square_bi.semantic import default_semantic_dir, load_semantic_layer
 from square_bi.server import service
 from square_bi.server.results import markdown_table
 from square_bi.warehouse.sync import sync_warehouse
-
-DEMO_TOKEN = "demo-token"
 
 
 def run_demo(args: argparse.Namespace) -> int:
