@@ -16,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.apps import client_supports_apps
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
@@ -27,6 +28,7 @@ from square_bi.semantic.saved_queries import SavedQuery, load_saved_queries, sav
 from square_bi.server import compare, explore, service
 from square_bi.server.arguments import name_list
 from square_bi.server.catalogue import catalogue_markdown
+from square_bi.server.chart import CHART_URI, chart_apps, metrics_meta
 from square_bi.server.results import (
     ComparePeriodsResult,
     DimensionList,
@@ -86,9 +88,9 @@ def _call(action: Callable[[], T]) -> T:
         raise ToolError(str(exc)) from exc
 
 
-def _with_table(result: Any, text: str) -> CallToolResult:
+def _with_table(result: Any, text: str, meta: dict[str, Any] | None = None) -> CallToolResult:
     return CallToolResult(
-        content=[TextContent(type="text", text=text)], structured_content=result.model_dump(mode="json")
+        content=[TextContent(type="text", text=text)], structured_content=result.model_dump(mode="json"), _meta=meta
     )
 
 
@@ -104,40 +106,10 @@ def build_server(
     layer = load_semantic_layer(folder)
     state = AppState(db_path=db_path, layer=layer, scheduler=scheduler, clock=clock, saved=load_saved_queries(folder))
 
-    @asynccontextmanager
-    async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        yield state
+    # The tools whose results the chart app draws; registered with the server through the Apps extension.
+    apps = chart_apps()
 
-    server: MCPServer[AppState] = MCPServer(
-        "square-bi", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
-    )
-
-    @server.tool(annotations=READ_ONLY)
-    def list_metrics(search: str | None = None) -> MetricList:
-        """List the metrics that can be queried (name, label, one-line definition, type, unit).
-
-        search: optional words matched against names, labels and synonyms, e.g. "revenue".
-        """
-        return service.list_metrics(state.layer, search)
-
-    @server.tool(annotations=READ_ONLY)
-    def get_dimensions(metrics: list[str] | str | None = None, search: str | None = None) -> DimensionList:
-        """Dimensions to group or filter by, valid for all the given metrics (all metrics if none).
-
-        Time dimensions are listed once with their grains: group by NAME__GRAIN, e.g. metric_time__week.
-        """
-        return _call(lambda: explore.get_dimensions(state.layer, name_list(metrics, argument="metrics"), search))
-
-    @server.tool(annotations=READ_ONLY)
-    def get_dimension_values(dimension: str, search: str | None = None, limit: int | None = None) -> DimensionValues:
-        """Distinct values of a dimension, most common first, e.g. location names for a filter.
-
-        search: fuzzy (case- and separator-insensitive); when nothing matches, the most common values
-        are returned with matched_search = false. limit: default 20.
-        """
-        return _call(lambda: explore.get_dimension_values(state.db_path, state.layer, dimension, search, limit))
-
-    @server.tool(annotations=READ_ONLY)
+    @apps.tool(resource_uri=CHART_URI, annotations=READ_ONLY)
     def query_metrics(
         metrics: list[str] | str,
         group_by: list[str] | str | None = None,
@@ -178,24 +150,7 @@ def build_server(
         )
         return _with_table(result, _describe(result))
 
-    @server.tool(annotations=READ_ONLY)
-    def list_saved_queries() -> SavedQueryList:
-        """Curated, canonical queries (name, label, description, metrics, group_by): run one with
-        run_saved_query instead of composing the query yourself."""
-        return SavedQueryList(
-            saved_queries=[
-                SavedQueryInfo(
-                    name=q.name,
-                    label=q.label,
-                    description=q.description,
-                    metrics=list(q.metrics),
-                    group_by=list(q.group_by),
-                )
-                for q in state.saved.values()
-            ]
-        )
-
-    @server.tool(annotations=READ_ONLY)
+    @apps.tool(resource_uri=CHART_URI, annotations=READ_ONLY)
     def run_saved_query(
         name: str,
         time_range: str | None = None,
@@ -224,13 +179,15 @@ def build_server(
         result = _call(run)
         return _with_table(result, _describe(result))
 
-    @server.tool(annotations=READ_ONLY)
+    @apps.tool(resource_uri=CHART_URI, annotations=READ_ONLY)
     def compare_periods(
         metrics: list[str] | str,
         current: str | dict[str, str],
         previous: str | dict[str, str],
         group_by: list[str] | str | None = None,
         where: list[dict[str, Any]] | dict[str, Any] | str | None = None,
+        *,
+        ctx: Context[AppState],
     ) -> Annotated[CallToolResult, ComparePeriodsResult]:
         """Metrics for two periods side by side, per group: current, previous, delta, pct_change.
 
@@ -252,7 +209,59 @@ def build_server(
             )
         )
         text = markdown_table(result.columns, result.rows) + f"\n\ncurrent {result.current}, previous {result.previous}"
-        return _with_table(result, text)
+        # Only an Apps client draws the chart, which needs the labels and units this envelope lacks.
+        names = name_list(metrics, argument="metrics")
+        return _with_table(result, text, metrics_meta(state.layer, names) if client_supports_apps(ctx) else None)
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        yield state
+
+    server: MCPServer[AppState] = MCPServer(
+        "square-bi", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, extensions=[apps]
+    )
+
+    @server.tool(annotations=READ_ONLY)
+    def list_metrics(search: str | None = None) -> MetricList:
+        """List the metrics that can be queried (name, label, one-line definition, type, unit).
+
+        search: optional words matched against names, labels and synonyms, e.g. "revenue".
+        """
+        return service.list_metrics(state.layer, search)
+
+    @server.tool(annotations=READ_ONLY)
+    def get_dimensions(metrics: list[str] | str | None = None, search: str | None = None) -> DimensionList:
+        """Dimensions to group or filter by, valid for all the given metrics (all metrics if none).
+
+        Time dimensions are listed once with their grains: group by NAME__GRAIN, e.g. metric_time__week.
+        """
+        return _call(lambda: explore.get_dimensions(state.layer, name_list(metrics, argument="metrics"), search))
+
+    @server.tool(annotations=READ_ONLY)
+    def get_dimension_values(dimension: str, search: str | None = None, limit: int | None = None) -> DimensionValues:
+        """Distinct values of a dimension, most common first, e.g. location names for a filter.
+
+        search: fuzzy (case- and separator-insensitive); when nothing matches, the most common values
+        are returned with matched_search = false. limit: default 20.
+        """
+        return _call(lambda: explore.get_dimension_values(state.db_path, state.layer, dimension, search, limit))
+
+    @server.tool(annotations=READ_ONLY)
+    def list_saved_queries() -> SavedQueryList:
+        """Curated, canonical queries (name, label, description, metrics, group_by): run one with
+        run_saved_query instead of composing the query yourself."""
+        return SavedQueryList(
+            saved_queries=[
+                SavedQueryInfo(
+                    name=q.name,
+                    label=q.label,
+                    description=q.description,
+                    metrics=list(q.metrics),
+                    group_by=list(q.group_by),
+                )
+                for q in state.saved.values()
+            ]
+        )
 
     @server.tool(annotations=READ_ONLY)
     def explain_query(
