@@ -51,7 +51,7 @@ function valueScale(panel: Panel) {
   const high = Math.max(0, ...values);
   return scaleLinear()
     .domain([low, high === low ? low + 1 : high])
-    .nice()
+    .nice(5)
     .range([HEIGHT - MARGIN.bottom, MARGIN.top]);
 }
 
@@ -70,7 +70,7 @@ function yAxis(svg: SVGSVGElement, y: ReturnType<typeof valueScale>, panel: Pane
 function xLabels(svg: SVGSVGElement, ticks: Array<{ at: number; text: string }>): void {
   const axis = el("g", { class: "axis x-axis" }, svg);
   const step = Math.max(1, Math.ceil(ticks.length / 14));
-  const rotate = ticks.length > 6 || ticks.some((t) => t.text.length > 10);
+  const rotate = ticks.length > 6 || ticks.some((t) => t.text.length >= 10);
   ticks.forEach((tick, i) => {
     if (i % step !== 0) return;
     const y = HEIGHT - MARGIN.bottom + 14;

@@ -78,6 +78,7 @@ export interface ChartModel {
   facts: Fact[];
   columns: string[];
   rows: Cell[][];
+  currencies: string[];
 }
 
 const TIME_PREFIX = "metric_time__";
@@ -108,11 +109,27 @@ function text(cell: Cell): string {
   return cell === null ? "(none)" : String(cell);
 }
 
+/** The per-row currency column ("currency" or "<entity>__currency"), -1 when the answer has one currency. */
+export function currencyColumn(columns: string[]): number {
+  return columns.findIndex((c) => c === CURRENCY || c.endsWith(`__${CURRENCY}`));
+}
+
+/** The currency of a row's money: its currency column, else the answer's only currency. */
+export function rowCurrency(row: Cell[], currencyCol: number, currencies: string[] | undefined): string | null {
+  if (currencyCol >= 0) return (row[currencyCol] as string | null) ?? null;
+  return currencies?.length === 1 ? currencies[0] : null;
+}
+
 /** Rows split by currency (money is never drawn on one axis across currencies), keeping row order. */
-function byCurrency(rows: Cell[][], currencyCol: number, metric: MetricInfo): Map<string | null, number[]> {
+function byCurrency(
+  rows: Cell[][],
+  currencyCol: number,
+  currencies: string[] | undefined,
+  metric: MetricInfo,
+): Map<string | null, number[]> {
   const groups = new Map<string | null, number[]>();
   rows.forEach((row, index) => {
-    const currency = metric.unit === "money" && currencyCol >= 0 ? (row[currencyCol] as string | null) : null;
+    const currency = metric.unit === "money" ? rowCurrency(row, currencyCol, currencies) : null;
     const list = groups.get(currency) ?? [];
     list.push(index);
     groups.set(currency, list);
@@ -122,7 +139,7 @@ function byCurrency(rows: Cell[][], currencyCol: number, metric: MetricInfo): Ma
 
 export function queryModel(data: QueryEnvelope): ChartModel {
   const columns = data.columns;
-  const currencyCol = columns.indexOf(CURRENCY);
+  const currencyCol = currencyColumn(columns);
   const timeCol = columns.findIndex((c) => c.startsWith(TIME_PREFIX));
   const categoryCols = data.group_by
     .map((name) => columns.indexOf(name))
@@ -134,7 +151,7 @@ export function queryModel(data: QueryEnvelope): ChartModel {
   for (const metric of data.metrics) {
     const valueCol = columns.indexOf(metric.name);
     if (valueCol < 0) continue;
-    for (const [currency, indexes] of byCurrency(data.rows, currencyCol, metric)) {
+    for (const [currency, indexes] of byCurrency(data.rows, currencyCol, data.currencies, metric)) {
       const marks = indexes.map((index): Mark => {
         const row = data.rows[index];
         const label = kind === "line" ? text(row[timeCol]) : categoryCols.length ? categoryOf(row) : "Total";
@@ -146,23 +163,25 @@ export function queryModel(data: QueryEnvelope): ChartModel {
   }
   return {
     kind,
-    title: data.metrics.map((m) => m.label).join(", ") + (data.group_by.length ? ` by ${data.group_by.join(", ")}` : ""),
+    title: data.metrics.map((m) => m.label).join(", ") + (data.group_by.length ? ` by ${data.group_by.map(readable).join(", ")}` : ""),
     panels,
     facts: queryFacts(data),
     columns,
     rows: data.rows,
+    currencies: data.currencies ?? [],
   };
 }
 
 export function compareModel(data: CompareEnvelope, known: MetricInfo[]): ChartModel {
   const columns = data.columns;
-  const currencyCol = columns.indexOf(CURRENCY);
+  const currencyCol = currencyColumn(columns);
   const metricNames = unique(
     columns.filter((c) => c.endsWith("__current")).map((c) => c.slice(0, -"__current".length)),
   );
   const keyCols = columns
     .map((c, i) => [c, i] as const)
-    .filter(([c]) => c !== CURRENCY && !COMPARE_SUFFIXES.some((s) => c.endsWith(s)))
+    .filter(([, i]) => i !== currencyCol)
+    .filter(([c]) => !COMPARE_SUFFIXES.some((s) => c.endsWith(s)))
     .map(([, i]) => i);
   const labelOf = (row: Cell[]): string => (keyCols.length ? keyCols.map((i) => text(row[i])).join(" · ") : "All");
 
@@ -171,7 +190,7 @@ export function compareModel(data: CompareEnvelope, known: MetricInfo[]): ChartM
     const metric = known.find((m) => m.name === name) ?? { name, label: name, unit: null };
     const cur = columns.indexOf(`${name}__current`);
     const prev = columns.indexOf(`${name}__previous`);
-    for (const [currency, indexes] of byCurrency(data.rows, currencyCol, metric)) {
+    for (const [currency, indexes] of byCurrency(data.rows, currencyCol, data.currencies, metric)) {
       const marks: Mark[] = [];
       for (const index of indexes) {
         const row = data.rows[index];
@@ -189,6 +208,7 @@ export function compareModel(data: CompareEnvelope, known: MetricInfo[]): ChartM
     facts: compareFacts(data),
     columns,
     rows: data.rows,
+    currencies: data.currencies ?? [],
   };
 }
 
@@ -230,6 +250,11 @@ function compareFacts(data: CompareEnvelope): Fact[] {
   ];
   if (data.currencies?.length) facts.push({ key: "currencies", label: "Currency", value: data.currencies.join(", ") });
   return facts;
+}
+
+/** A group-by name as a reader says it: metric_time__week -> "week", item__category -> "item category". */
+export function readable(name: string): string {
+  return name.startsWith(TIME_PREFIX) ? name.slice(TIME_PREFIX.length) : name.split("__").join(" ").replaceAll("_", " ");
 }
 
 function unique<T>(values: T[]): T[] {

@@ -4,7 +4,7 @@
  * showing the rows exactly as the tool returned them.
  */
 import { drawPanel, seriesColor } from "./chart";
-import type { Cell, ChartModel, MetricInfo, Panel } from "./envelope";
+import { type Cell, type ChartModel, currencyColumn, type MetricInfo, type Panel, rowCurrency } from "./envelope";
 import { formatValue } from "./format";
 
 function h<K extends keyof HTMLElementTagNameMap>(
@@ -56,13 +56,13 @@ function panelFigure(panel: Panel, model: ChartModel): HTMLElement {
 }
 
 function table(model: ChartModel, metrics: MetricInfo[]): HTMLElement {
-  const currencyCol = model.columns.indexOf("currency");
+  const currencyCol = currencyColumn(model.columns);
   const metricOf = (column: string): MetricInfo | undefined =>
     metrics.find((m) => column === m.name || (column.startsWith(`${m.name}__`) && !column.endsWith("__pct_change")));
   const cell = (value: Cell, column: string, row: Cell[]): string => {
     const metric = metricOf(column);
     if (!metric) return value === null ? "–" : String(value);
-    const currency = currencyCol >= 0 ? (row[currencyCol] as string | null) : null;
+    const currency = metric.unit === "money" ? rowCurrency(row, currencyCol, model.currencies) : null;
     return formatValue(value, metric, currency);
   };
   return h(

@@ -1,0 +1,224 @@
+"""The chart app in real headless Chromium, hosted the way an MCP Apps host does it: the page is read
+from the server as the ui:// resource, put in a sandboxed iframe, handed a real tool result over
+postMessage, and its SVG marks are read back and held against the rows of that result."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.client.extension import advertise
+from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+from playwright.async_api import Page, Request, async_playwright
+
+from shop_support import RawMerchant
+from square_bi.server.app import build_server
+from square_bi.server.chart import CHART_URI
+
+HOST_URL = "http://chart-host.test/chart_host.html"
+HOST_PAGE = Path(__file__).with_name("chart_host.html")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS_ENV = "SQUARE_BI_CHART_SCREENSHOTS"
+"""Set to a folder to keep a copy of each screenshot there (how docs/chart-net-sales-by-day.png was made)."""
+
+LAST_WEEK = {"start": "2026-10-26", "end": "2026-11-01"}
+WEEK_BEFORE = {"start": "2026-10-19", "end": "2026-10-25"}
+
+
+@dataclass
+class Drawn:
+    """What the app drew, read back from the DOM, and every request the page made."""
+
+    data: dict[str, Any]
+    kind: str
+    marks: list[dict[str, str]]
+    panels: list[dict[str, str]]
+    facts: dict[str, dict[str, str]]
+    table: list[list[str]]
+    requests: list[str]
+    screenshot: Path
+
+
+async def real_result(db: Path, tool: str, arguments: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The ui:// page and a tool result, from the server through a client that negotiated Apps."""
+    client = Client(build_server(db), extensions=[advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})])
+    async with client:
+        page = (await client.read_resource(CHART_URI)).contents[0]
+        result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    return getattr(page, "text", ""), result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def read_back(page: Page) -> tuple[str, list[dict[str, str]], list[dict[str, str]], dict[str, dict[str, str]]]:
+    app = page.frame_locator("#app")
+    root = app.locator("main#app")
+    kind = await root.get_attribute("data-kind") or ""
+    marks = await app.locator(".mark").evaluate_all(
+        "els => els.map(e => ({tag: e.tagName, metric: e.closest('svg').dataset.metric, ...e.dataset}))"
+    )
+    panels = await app.locator("svg.chart").evaluate_all("els => els.map(e => ({...e.dataset}))")
+    facts = await app.locator("[data-fact]").evaluate_all(
+        "els => Object.fromEntries(els.map(e => [e.dataset.fact, {text: e.querySelector('dd').textContent, "
+        "warning: String(e.classList.contains('warning'))}]))"
+    )
+    return kind, marks, panels, facts
+
+
+async def draw(db: Path, tool: str, arguments: dict[str, Any], screenshot: Path) -> Drawn:
+    html, result = await real_result(db, tool, arguments)
+    requests: list[str] = []
+    errors: list[str] = []
+
+    def record(request: Request) -> None:
+        requests.append(request.url)
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 800, "height": 600}, locale="en-US")
+            page.on("request", record)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+
+            async def serve_host_or_refuse(route: Any) -> None:
+                if route.request.url == HOST_URL:
+                    await route.fulfill(body=HOST_PAGE.read_text(), content_type="text/html")
+                else:
+                    await route.abort()
+
+            await page.route("**/*", serve_host_or_refuse)
+            await page.goto(HOST_URL)
+            await page.evaluate(
+                "([html, call]) => showApp(html, call)", [html, {"arguments": arguments, "result": result}]
+            )
+            app = page.frame_locator("#app")
+            try:
+                await app.locator("main#app[data-state=rendered]").wait_for(timeout=30_000)
+            except Exception:
+                state = await app.locator("main#app").text_content()
+                host_log = await page.evaluate("window.hostLog")
+                raise AssertionError(f"app did not render: {state!r}, host saw {host_log}, errors {errors}") from None
+            kind, marks, panels, facts = await read_back(page)
+            await page.wait_for_timeout(100)  # let the host apply the app's size-changed notification
+            await page.locator("#app").screenshot(path=str(screenshot))
+            await app.locator("button.toggle").click()
+            table = await app.locator("table.data-table tbody tr").evaluate_all(
+                "trs => trs.map(tr => [...tr.cells].map(td => td.textContent))"
+            )
+            assert await app.locator("section.charts").is_hidden()
+        finally:
+            await browser.close()
+    assert not errors, errors
+    if folder := os.environ.get(SCREENSHOTS_ENV):
+        shutil.copy(screenshot, Path(folder) / screenshot.name)
+    return Drawn(result["structuredContent"], kind, marks, panels, facts, table, requests, screenshot)
+
+
+def column(data: dict[str, Any], name: str) -> list[Any]:
+    index = data["columns"].index(name)
+    return [row[index] for row in data["rows"]]
+
+
+def digits(text: str) -> Decimal:
+    """A formatted amount back to a number: '$1,234.50' -> Decimal('1234.50')."""
+    return Decimal("".join(ch for ch in text if ch.isdigit() or ch in ".-"))
+
+
+@pytest.fixture(scope="module")
+def first_location(raw_shop: RawMerchant) -> dict[str, Any]:
+    return raw_shop.locations[0]
+
+
+async def test_net_sales_by_day_draw_one_point_per_row_in_order_in_the_locations_currency(
+    shop_db: Path, first_location: dict[str, Any], tmp_path: Path
+) -> None:
+    where = [{"dimension": "location__name", "op": "=", "value": first_location["name"]}]
+    arguments = {"metrics": ["net_sales"], "group_by": ["metric_time__day"], "where": where}
+    drawn = await draw(shop_db, "query_metrics", arguments, tmp_path / "chart-net-sales-by-day.png")
+
+    data = drawn.data
+    assert drawn.kind == "line"
+    assert len(data["rows"]) >= 10
+    assert [m["tag"] for m in drawn.marks] == ["circle"] * len(data["rows"])
+    assert [m["label"] for m in drawn.marks] == [str(day) for day in column(data, "metric_time__day")]
+    assert [m["value"] for m in drawn.marks] == column(data, "net_sales")
+    assert [int(m["row"]) for m in drawn.marks] == list(range(len(data["rows"])))
+    assert [p["currency"] for p in drawn.panels] == [first_location["currency"]]
+    money_cells = [row[data["columns"].index("net_sales")] for row in drawn.table]
+    assert [digits(cell) for cell in money_cells] == [Decimal(v) for v in column(data, "net_sales")]
+    assert all(not cell[0].isdigit() for cell in money_cells), "money is shown with its currency"
+    assert drawn.facts["grain"]["text"] == "day"
+    assert drawn.facts["time-zone"]["text"] == data["time_zone"]
+    assert drawn.facts["limit-hit"] == {"text": "no", "warning": "false"}
+    assert drawn.screenshot.stat().st_size > 5_000
+
+
+async def test_items_sold_by_item_draw_one_bar_per_row_in_the_asked_order_and_flag_the_limit(
+    shop_db: Path, tmp_path: Path
+) -> None:
+    arguments = {"metrics": ["items_sold"], "group_by": ["item__name"], "order_by": ["-items_sold"], "limit": 5}
+    drawn = await draw(shop_db, "query_metrics", arguments, tmp_path / "chart-items-sold-by-item.png")
+
+    data = drawn.data
+    assert data["limit_hit"] is True
+    assert drawn.kind == "bars"
+    assert [m["tag"] for m in drawn.marks] == ["rect"] * 5
+    assert [m["label"] for m in drawn.marks] == column(data, "item__name")
+    values = [Decimal(m["value"]) for m in drawn.marks]
+    assert values == [Decimal(str(v)) for v in column(data, "items_sold")]
+    assert values == sorted(values, reverse=True)
+    assert drawn.facts["limit-hit"]["warning"] == "true"
+    assert "do not add them up" in drawn.facts["limit-hit"]["text"]
+    assert drawn.facts["grain"]["text"] == "none"
+
+
+async def test_a_comparison_draws_current_and_previous_bars_side_by_side_per_location(
+    shop_db: Path, raw_shop: RawMerchant, tmp_path: Path
+) -> None:
+    arguments = {
+        "metrics": ["order_count", "items_sold"],
+        "group_by": ["location__name"],
+        "current": LAST_WEEK,
+        "previous": WEEK_BEFORE,
+    }
+    drawn = await draw(shop_db, "compare_periods", arguments, tmp_path / "chart-compare.png")
+
+    data = drawn.data
+    assert sorted(column(data, "location__name")) == sorted(loc["name"] for loc in raw_shop.locations)
+    assert drawn.kind == "compare"
+    expected = [
+        {
+            "metric": metric,
+            "label": location,
+            "series": period,
+            "value": str(row[data["columns"].index(f"{metric}__{period}")]),
+        }
+        for metric in arguments["metrics"]
+        for location, row in zip(column(data, "location__name"), data["rows"], strict=True)
+        for period in ("current", "previous")
+    ]
+    assert [{k: m[k] for k in ("metric", "label", "series", "value")} for m in drawn.marks] == expected
+    assert {m["tag"] for m in drawn.marks} == {"rect"}
+    assert drawn.facts["current"]["text"] == f"{LAST_WEEK['start']} to {LAST_WEEK['end']}"
+    assert drawn.facts["previous"]["text"] == f"{WEEK_BEFORE['start']} to {WEEK_BEFORE['end']}"
+
+
+async def test_the_app_fetches_nothing_while_drawing_and_switching_to_the_table(shop_db: Path, tmp_path: Path) -> None:
+    arguments = {"metrics": ["order_count"], "group_by": ["metric_time__week", "location__name"]}
+    drawn = await draw(shop_db, "query_metrics", arguments, tmp_path / "chart-orders-by-week.png")
+
+    assert drawn.marks, "the app drew something"
+    assert drawn.requests == [HOST_URL], "only the test host's own page was requested"
