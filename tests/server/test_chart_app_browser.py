@@ -68,7 +68,8 @@ async def read_back(page: Page) -> tuple[str, list[dict[str, str]], list[dict[st
     root = app.locator("main#app")
     kind = await root.get_attribute("data-kind") or ""
     marks = await app.locator(".mark").evaluate_all(
-        "els => els.map(e => ({tag: e.tagName, metric: e.closest('svg').dataset.metric, ...e.dataset}))"
+        "els => els.map(e => ({tag: e.tagName, metric: e.closest('svg').dataset.metric, "
+        "currency: e.closest('svg').dataset.currency, ...e.dataset}))"
     )
     panels = await app.locator("svg.chart").evaluate_all("els => els.map(e => ({...e.dataset}))")
     facts = await app.locator("[data-fact]").evaluate_all(
@@ -89,7 +90,7 @@ async def draw(db: Path, tool: str, arguments: dict[str, Any], screenshot: Path)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = await browser.new_page(viewport={"width": 800, "height": 600}, locale="en-US")
+            page = await browser.new_page(viewport={"width": 800, "height": 2000}, locale="en-US")
             page.on("request", record)
             page.on("pageerror", lambda error: errors.append(str(error)))
 
@@ -222,3 +223,24 @@ async def test_the_app_fetches_nothing_while_drawing_and_switching_to_the_table(
 
     assert drawn.marks, "the app drew something"
     assert drawn.requests == [HOST_URL], "only the test host's own page was requested"
+
+
+async def test_a_saved_query_draws_money_in_one_panel_per_currency_and_never_mixes_them(
+    shop_db: Path, raw_shop: RawMerchant, tmp_path: Path
+) -> None:
+    drawn = await draw(shop_db, "run_saved_query", {"name": "weekly_sales_by_location"}, tmp_path / "chart-saved.png")
+
+    data = drawn.data
+    currency_of = {loc["name"]: loc["currency"] for loc in raw_shop.locations}
+    assert len(set(currency_of.values())) > 1, "the demo shop sells in several currencies"
+    assert drawn.kind == "line"
+    net_sales = [m for m in drawn.marks if m["metric"] == "net_sales"]
+    assert sorted(int(m["row"]) for m in net_sales) == list(range(len(data["rows"])))
+    panels = [p for p in drawn.panels if p["metric"] == "net_sales"]
+    assert sorted(p["currency"] for p in panels) == sorted(set(currency_of.values()))
+    locations = column(data, "location__name")
+    for mark in net_sales:
+        assert mark["series"] == locations[int(mark["row"])]
+        assert mark["currency"] == currency_of[mark["series"]]
+    orders = [p for p in drawn.panels if p["metric"] == "order_count"]
+    assert [p["currency"] for p in orders] == [""], "counts are not split by currency"

@@ -12,7 +12,7 @@ import { formatTick, formatValue, unitLabel } from "./format";
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 640;
 const HEIGHT = 280;
-const MARGIN = { top: 16, right: 16, bottom: 64, left: 72 };
+const MARGIN = { top: 24, right: 16, bottom: 64, left: 72 };
 const PALETTE = ["#2f6fdf", "#e8833a", "#3aa676", "#b8509c", "#8a6d3b", "#5a5a5a", "#c44e52", "#17a2b8"];
 export const SERIES_COLORS: Record<string, string> = { current: "#2f6fdf", previous: "#a9b8cf" };
 
@@ -25,6 +25,7 @@ function el<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Attrs = {}, par
   return node;
 }
 
+/** A series' color: fixed for current/previous, else by its place among all series of the answer. */
 export function seriesColor(series: string, index: number): string {
   return SERIES_COLORS[series] ?? PALETTE[index % PALETTE.length];
 }
@@ -63,7 +64,7 @@ function yAxis(svg: SVGSVGElement, y: ReturnType<typeof valueScale>, panel: Pane
     const label = el("text", { x: MARGIN.left - 8, y: at, dy: "0.32em", "text-anchor": "end" }, axis);
     label.textContent = formatTick(tick, panel.metric, panel.currency);
   }
-  const unit = el("text", { x: 12, y: MARGIN.top, class: "unit", transform: `rotate(-90 12 ${MARGIN.top})`, "text-anchor": "end" }, axis);
+  const unit = el("text", { x: 4, y: 10, class: "unit", "text-anchor": "start" }, axis);
   unit.textContent = unitLabel(panel.metric, panel.currency);
 }
 
@@ -85,7 +86,9 @@ function xLabels(svg: SVGSVGElement, ticks: Array<{ at: number; text: string }>)
   });
 }
 
-function drawLine(svg: SVGSVGElement, panel: Panel): void {
+type ColorOf = (series: string) => string;
+
+function drawLine(svg: SVGSVGElement, panel: Panel, colorOf: ColorOf): void {
   const labels = [...new Set(panel.marks.map((m) => m.label))].sort();
   const x = scalePoint<string>().domain(labels).range([MARGIN.left + 12, WIDTH - MARGIN.right - 12]);
   const y = valueScale(panel);
@@ -95,20 +98,20 @@ function drawLine(svg: SVGSVGElement, panel: Panel): void {
     .defined((m) => m.value !== null)
     .x((m) => x(m.label) ?? 0)
     .y((m) => y(m.value ?? 0));
-  panel.series.forEach((series, i) => {
+  panel.series.forEach((series) => {
     const points = panel.marks.filter((m) => m.series === series).sort((a, b) => a.label.localeCompare(b.label));
-    el("path", { class: "series-line", d: path(points) ?? "", stroke: seriesColor(series, i), "data-series": series }, svg);
+    el("path", { class: "series-line", d: path(points) ?? "", stroke: colorOf(series), "data-series": series }, svg);
   });
   const layer = el("g", { class: "marks" }, svg);
   for (const mark of panel.marks) {
-    const color = seriesColor(mark.series, panel.series.indexOf(mark.series));
+    const color = colorOf(mark.series);
     const cy = mark.value === null ? y(0) : y(mark.value);
     const dot = el("circle", { ...markAttrs(mark, "point"), cx: x(mark.label) ?? 0, cy, r: mark.value === null ? 0 : 3.5, fill: color }, layer);
     tooltip(dot, mark, panel);
   }
 }
 
-function drawBars(svg: SVGSVGElement, panel: Panel, grouped: boolean): void {
+function drawBars(svg: SVGSVGElement, panel: Panel, grouped: boolean, colorOf: ColorOf): void {
   const groups = grouped ? [...new Set(panel.marks.map((m) => `${m.row}`))] : panel.marks.map((_, i) => `${i}`);
   const labelOf = new Map<string, string>();
   panel.marks.forEach((m, i) => labelOf.set(grouped ? `${m.row}` : `${i}`, m.label));
@@ -124,7 +127,7 @@ function drawBars(svg: SVGSVGElement, panel: Panel, grouped: boolean): void {
     const width = grouped ? inner.bandwidth() : x.bandwidth();
     const value = mark.value ?? 0;
     const top = Math.min(y(value), y(0));
-    const color = seriesColor(mark.series, panel.series.indexOf(mark.series));
+    const color = colorOf(mark.series);
     const bar = el(
       "rect",
       { ...markAttrs(mark, "bar"), x: left, y: top, width, height: Math.abs(y(value) - y(0)), fill: color },
@@ -136,7 +139,7 @@ function drawBars(svg: SVGSVGElement, panel: Panel, grouped: boolean): void {
 }
 
 /** One panel's SVG; `kind` picks a line (time grain), bars (category) or grouped bars (comparison). */
-export function drawPanel(panel: Panel, kind: ChartKind): SVGSVGElement {
+export function drawPanel(panel: Panel, kind: ChartKind, colorOf: ColorOf): SVGSVGElement {
   const svg = el("svg", {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
     role: "img",
@@ -146,7 +149,7 @@ export function drawPanel(panel: Panel, kind: ChartKind): SVGSVGElement {
     "data-currency": panel.currency ?? "",
   });
   el("title", {}, svg).textContent = `${panel.metric.label}${panel.currency ? ` (${panel.currency})` : ""}`;
-  if (kind === "line") drawLine(svg, panel);
-  else drawBars(svg, panel, kind === "compare");
+  if (kind === "line") drawLine(svg, panel, colorOf);
+  else drawBars(svg, panel, kind === "compare", colorOf);
   return svg;
 }

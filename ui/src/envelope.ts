@@ -79,6 +79,8 @@ export interface ChartModel {
   columns: string[];
   rows: Cell[][];
   currencies: string[];
+  /** Every series of every panel, in first-seen order: one color per series across panels. */
+  series: string[];
 }
 
 const TIME_PREFIX = "metric_time__";
@@ -169,6 +171,7 @@ export function queryModel(data: QueryEnvelope): ChartModel {
     columns,
     rows: data.rows,
     currencies: data.currencies ?? [],
+    series: unique(panels.flatMap((p) => p.series)),
   };
 }
 
@@ -209,6 +212,7 @@ export function compareModel(data: CompareEnvelope, known: MetricInfo[]): ChartM
     columns,
     rows: data.rows,
     currencies: data.currencies ?? [],
+    series: unique(panels.flatMap((p) => p.series)),
   };
 }
 

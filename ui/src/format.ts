@@ -35,7 +35,8 @@ export function formatValue(value: Cell, metric: MetricInfo, currency: string | 
 /** A short axis tick, e.g. "$1.2K". */
 export function formatTick(value: number, metric: MetricInfo, currency: string | null): string {
   const [key, opts] = options(metric, currency, Math.abs(value) >= 10000);
-  return formatter(key, opts).format(value);
+  const whole = Number.isInteger(value) ? { minimumFractionDigits: 0, maximumFractionDigits: 0 } : {};
+  return formatter(`tick:${key}:${Number.isInteger(value)}`, { ...opts, ...whole }).format(value);
 }
 
 export function unitLabel(metric: MetricInfo, currency: string | null): string {

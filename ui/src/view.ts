@@ -33,25 +33,26 @@ function facts(model: ChartModel): HTMLElement {
   );
 }
 
-function legend(panel: Panel): HTMLElement {
+function legend(panel: Panel, colorOf: (series: string) => string): HTMLElement {
   return h(
     "ul",
     { class: "legend" },
-    ...panel.series.map((series, i) =>
-      h("li", {}, h("span", { class: "swatch", style: `background:${seriesColor(series, i)}` }), series),
+    ...panel.series.map((series) =>
+      h("li", {}, h("span", { class: "swatch", style: `background:${colorOf(series)}` }), series),
     ),
   );
 }
 
 function panelFigure(panel: Panel, model: ChartModel): HTMLElement {
   const caption = `${panel.metric.label}${panel.currency ? ` (${panel.currency})` : ""}`;
-  const showLegend = panel.series.length > 1 || model.kind === "compare";
+  const colorOf = (series: string): string => seriesColor(series, model.series.indexOf(series));
+  const showLegend = panel.series.some((series) => series !== panel.metric.label);
   return h(
     "figure",
     { class: "panel", "data-metric": panel.metric.name },
     h("figcaption", {}, caption),
-    ...(showLegend ? [legend(panel)] : []),
-    drawPanel(panel, model.kind),
+    ...(showLegend ? [legend(panel, colorOf)] : []),
+    drawPanel(panel, model.kind, colorOf),
   );
 }
 
