@@ -147,12 +147,18 @@ async def test_net_sales_by_day_draw_one_point_per_row_in_order_in_the_locations
     shop_db: Path, first_location: dict[str, Any], tmp_path: Path
 ) -> None:
     where = [{"dimension": "location__name", "op": "=", "value": first_location["name"]}]
-    arguments = {"metrics": ["net_sales"], "group_by": ["metric_time__day"], "where": where}
+    arguments = {
+        "metrics": ["net_sales"],
+        "group_by": ["metric_time__day"],
+        "where": where,
+        "start": WEEK_BEFORE["start"],
+        "end": LAST_WEEK["end"],
+    }
     drawn = await draw(shop_db, "query_metrics", arguments, tmp_path / "chart-net-sales-by-day.png")
 
     data = drawn.data
     assert drawn.kind == "line"
-    assert len(data["rows"]) >= 10
+    assert len(data["rows"]) == 14, "one row per day of the two weeks"
     assert [m["tag"] for m in drawn.marks] == ["circle"] * len(data["rows"])
     assert [m["label"] for m in drawn.marks] == [str(day) for day in column(data, "metric_time__day")]
     assert [m["value"] for m in drawn.marks] == column(data, "net_sales")
@@ -161,6 +167,8 @@ async def test_net_sales_by_day_draw_one_point_per_row_in_order_in_the_locations
     money_cells = [row[data["columns"].index("net_sales")] for row in drawn.table]
     assert [digits(cell) for cell in money_cells] == [Decimal(v) for v in column(data, "net_sales")]
     assert all(not cell[0].isdigit() for cell in money_cells), "money is shown with its currency"
+    assert drawn.facts["time-range"]["text"] == f"{WEEK_BEFORE['start']} to {LAST_WEEK['end']}"
+    assert drawn.facts["filters"]["text"] == f"location name = {first_location['name']}"
     assert drawn.facts["grain"]["text"] == "day"
     assert drawn.facts["time-zone"]["text"] == data["time_zone"]
     assert drawn.facts["limit-hit"] == {"text": "no", "warning": "false"}

@@ -28,6 +28,7 @@ export interface QueryEnvelope {
   start?: string | null;
   end?: string | null;
   data_freshness?: string | null;
+  filters?: Array<Record<string, unknown>>;
 }
 
 /** The shape compare_periods returns (server/results.py ComparePeriodsResult). */
@@ -229,6 +230,7 @@ function queryFacts(data: QueryEnvelope): Fact[] {
   } else {
     facts.push({ key: "time-range", label: "Dates", value: "all dates" });
   }
+  if (data.filters?.length) facts.push({ key: "filters", label: "Where", value: data.filters.map(filterText).join("; ") });
   facts.push({ key: "grain", label: "Grain", value: data.time_grain ?? "none" });
   facts.push({ key: "time-zone", label: "Time zone", value: data.time_zone });
   facts.push({ key: "rows", label: "Rows", value: String(data.row_count) });
@@ -243,6 +245,13 @@ function queryFacts(data: QueryEnvelope): Fact[] {
   });
   if (data.data_freshness) facts.push({ key: "freshness", label: "Data as of", value: data.data_freshness });
   return facts;
+}
+
+/** {dimension, op, value | values} as "location name = Mission". */
+function filterText(filter: Record<string, unknown>): string {
+  const values = Array.isArray(filter.values) ? `(${filter.values.map(String).join(", ")})` : "";
+  const value = "value" in filter ? String(filter.value) : values;
+  return `${readable(String(filter.dimension ?? ""))} ${String(filter.op ?? "")} ${value}`.trim();
 }
 
 function compareFacts(data: CompareEnvelope): Fact[] {
