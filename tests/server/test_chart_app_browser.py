@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +32,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Keeps the sandboxed app frame in the host's renderer: out of process, its image requests escaped
+    # Playwright's request events (the recorder test below caught that).
+    "--disable-site-isolation-trials",
 ]
 SCREENSHOTS_ENV = "SQUARE_BI_CHART_SCREENSHOTS"
 """Set to a folder to keep a copy of each screenshot there (how docs/chart-net-sales-by-day.png was made)."""
@@ -79,8 +83,15 @@ async def read_back(page: Page) -> tuple[str, list[dict[str, str]], list[dict[st
     return kind, marks, panels, facts
 
 
-async def draw(db: Path, tool: str, arguments: dict[str, Any], screenshot: Path) -> Drawn:
+async def draw(
+    db: Path, tool: str, arguments: dict[str, Any], screenshot: Path, *, tamper: Callable[[str], str] | None = None
+) -> Drawn:
+    """Host the chart page, hand it the real result of ``tool(arguments)`` and read back what it drew.
+
+    tamper: changes the page before it is hosted (only to prove the request recorder works)."""
     html, result = await real_result(db, tool, arguments)
+    if tamper:
+        html = tamper(html)
     requests: list[str] = []
     errors: list[str] = []
 
@@ -252,3 +263,19 @@ async def test_a_saved_query_draws_money_in_one_panel_per_currency_and_never_mix
         assert mark["currency"] == currency_of[mark["series"]]
     orders = [p for p in drawn.panels if p["metric"] == "order_count"]
     assert [p["currency"] for p in orders] == [""], "counts are not split by currency"
+
+
+async def test_the_request_recorder_would_see_a_fetch_made_from_inside_the_app_frame(
+    shop_db: Path, tmp_path: Path
+) -> None:
+    pixel = "http://cdn.example.test/pixel.png"
+    arguments = {"metrics": ["order_count"], "group_by": ["location__name"]}
+    drawn = await draw(
+        shop_db,
+        "query_metrics",
+        arguments,
+        tmp_path / "chart-tampered.png",
+        tamper=lambda html: html.replace("</body>", f'<img src="{pixel}" alt=""></body>'),
+    )
+
+    assert drawn.requests == [HOST_URL, pixel]
