@@ -73,7 +73,8 @@ async def read_back(page: Page) -> tuple[str, list[dict[str, str]], list[dict[st
     kind = await root.get_attribute("data-kind") or ""
     marks = await app.locator(".mark").evaluate_all(
         "els => els.map(e => ({tag: e.tagName, metric: e.closest('svg').dataset.metric, "
-        "currency: e.closest('svg').dataset.currency, ...e.dataset}))"
+        "currency: e.closest('svg').dataset.currency, height: e.getAttribute('height') ?? '', "
+        "cy: e.getAttribute('cy') ?? '', ...e.dataset}))"
     )
     panels = await app.locator("svg.chart").evaluate_all("els => els.map(e => ({...e.dataset}))")
     facts = await app.locator("[data-fact]").evaluate_all(
@@ -174,6 +175,10 @@ async def test_net_sales_by_day_draw_one_point_per_row_in_order_in_the_locations
     assert [m["label"] for m in drawn.marks] == [str(day) for day in column(data, "metric_time__day")]
     assert [m["value"] for m in drawn.marks] == column(data, "net_sales")
     assert [int(m["row"]) for m in drawn.marks] == list(range(len(data["rows"])))
+    by_value = sorted(drawn.marks, key=lambda m: Decimal(m["value"]))
+    assert [float(m["cy"]) for m in by_value] == sorted((float(m["cy"]) for m in by_value), reverse=True), (
+        "a larger amount is drawn higher"
+    )
     assert [p["currency"] for p in drawn.panels] == [first_location["currency"]]
     money_cells = [row[data["columns"].index("net_sales")] for row in drawn.table]
     assert [digits(cell) for cell in money_cells] == [Decimal(v) for v in column(data, "net_sales")]
@@ -200,6 +205,8 @@ async def test_items_sold_by_item_draw_one_bar_per_row_in_the_asked_order_and_fl
     values = [Decimal(m["value"]) for m in drawn.marks]
     assert values == [Decimal(str(v)) for v in column(data, "items_sold")]
     assert values == sorted(values, reverse=True)
+    per_item = {float(m["height"]) / float(m["value"]) for m in drawn.marks}
+    assert max(per_item) - min(per_item) < 1e-6 * max(per_item), "bar heights are proportional to the values"
     assert drawn.facts["limit-hit"]["warning"] == "true"
     assert "do not add them up" in drawn.facts["limit-hit"]["text"]
     assert drawn.facts["grain"]["text"] == "none"
