@@ -42,7 +42,8 @@ class SyncScheduler:
         self.db = db
         self.every = every
         self.state = SyncState()
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
+        """Held while this process syncs; webhook-triggered syncs take it too, so one runs at a time."""
         self._scheduler: AsyncIOScheduler | None = None
         self._tasks: set[asyncio.Task[SyncState]] = set()
 
@@ -83,9 +84,9 @@ class SyncScheduler:
         return True
 
     async def run_once(self, streams: list[str] | None = None) -> SyncState:
-        if self._lock.locked():
+        if self.lock.locked():
             return self.state
-        async with self._lock:
+        async with self.lock:
             self.state.running = True
             self.state.last_started_at = utc_now()
             try:
