@@ -27,6 +27,7 @@ from pydantic import SecretStr
 from shop_support import DEMO_TOKEN, demo_settings
 from square_bi.config import WebhookSettings
 from square_bi.server.app import build_server
+from square_bi.server.scheduler import SyncScheduler
 from square_bi.server.webhooks_inbox import InboxEvent, WebhookInbox
 from square_bi.server.webhooks_processor import plan_work
 from square_bi.server.webhooks_service import WebhookReceiver, bind, serve_in_loop, webhook_receiver
@@ -34,7 +35,7 @@ from square_bi.square.demo import DemoConfig, DemoServer, generate
 from square_bi.square.demo.live import LiveConfig, LiveMerchant, ManualClock
 from square_bi.square.demo.webhooks import WebhookSender, sign
 from square_bi.warehouse.snapshot import open_snapshot, serving_path, sync_lock
-from square_bi.warehouse.sync import sync_warehouse
+from square_bi.warehouse.sync import sync_targeted, sync_warehouse
 
 KEY = "whsec-test-key"
 SIGNATURE = "x-square-hmacsha256-signature"
@@ -404,3 +405,30 @@ async def test_events_wait_while_another_process_syncs_and_are_processed_after(t
     assert answer.status_code == 200
     assert waiting == {"pending": 1, "processed": 0}
     assert counts == {"pending": 0, "processed": 1}
+
+
+async def test_the_inbox_forgets_processed_events_after_a_while_but_never_pending_ones(tmp_path: Path) -> None:
+    inbox = WebhookInbox(tmp_path / "shop.duckdb").open()
+    try:
+        for event_id in ("done", "waiting"):
+            assert await inbox.add(InboxEvent(event_id, "order.updated", "O1"))
+        await inbox.mark_processed(["done"])
+        kept = await inbox.prune(older_than=timedelta(days=1))
+        removed = await inbox.prune(older_than=timedelta(0))
+        counts = await inbox.counts()
+        pending = await inbox.pending()
+    finally:
+        inbox.close()
+    assert (kept, removed) == (0, 1)
+    assert counts == {"pending": 1, "processed": 0}
+    assert [event.event_id for event in pending] == ["waiting"]
+
+
+async def test_a_webhook_pass_over_payments_does_not_make_stale_orders_look_fresh(
+    shop: DemoServer, tmp_path: Path
+) -> None:
+    settings = demo_settings(shop.base_url)
+    db = tmp_path / "payments-only.duckdb"
+    result = await sync_targeted(settings, db, streams=["payments"])
+    assert result.report is not None and result.report.ok
+    assert SyncScheduler(settings, db, timedelta(hours=1)).data_is_stale() is True

@@ -113,7 +113,11 @@ class SyncScheduler:
         except SquareBIError:
             return True
         try:
-            row = con.execute("SELECT max(finished_at) FROM sync_runs WHERE status = 'succeeded'").fetchone()
+            # Orders, the stream every sales metric reads: a webhook-triggered pass over payments or
+            # the catalog also records succeeded runs, which must not make stale orders look fresh.
+            row = con.execute(
+                "SELECT max(finished_at) FROM sync_runs WHERE status = 'succeeded' AND stream = 'orders'"
+            ).fetchone()
         finally:
             con.close()
         last = row[0] if row else None

@@ -14,7 +14,7 @@ import asyncio
 import concurrent.futures
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS webhook_events (
 """
 """Only what routing needs: the event's body (customer details, payment data) is not kept here;
 the targeted sync fetches the objects themselves."""
+
+
+KEEP_PROCESSED = timedelta(days=7)
+"""How long a processed event's id is remembered for de-duplication: Square's retries of a failed
+delivery stop well before this, so a later repeat is not expected."""
 
 
 def inbox_path(db: Path) -> Path:
@@ -138,6 +143,19 @@ class WebhookInbox:
             )
 
         await self._run(update)
+
+    async def prune(self, older_than: timedelta = KEEP_PROCESSED) -> int:
+        """Forget processed events received more than ``older_than`` ago; returns how many."""
+        cutoff = utc_now() - older_than
+
+        def delete(con: duckdb.DuckDBPyConnection) -> int:
+            rows = con.execute(
+                "DELETE FROM webhook_events WHERE processed_at IS NOT NULL AND received_at < ? RETURNING event_id",
+                [cutoff],
+            ).fetchall()
+            return len(rows)
+
+        return await self._run(delete)
 
     async def counts(self) -> dict[str, int]:
         """``{"pending": n, "processed": m}``."""

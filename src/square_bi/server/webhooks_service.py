@@ -52,6 +52,7 @@ async def webhook_receiver(
     await asyncio.to_thread(inbox.open)
     processor = WebhookProcessor(settings, db, inbox, lock=lock, quiet_s=quiet_s, max_wait_s=max_wait_s)
     try:
+        await inbox.prune()
         app = create_webhook_app(webhook, inbox, processor.notify)
         processor.start()
         yield WebhookReceiver(app, inbox, processor)
