@@ -69,7 +69,7 @@ class WebhookRouter:
         self.default = default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].rstrip("/") == WEBHOOK_PATH:
+        if scope["type"] == "http" and scope["path"] == WEBHOOK_PATH:
             await self.webhooks(scope, receive, send)
         else:
             await self.default(scope, receive, send)
