@@ -84,13 +84,12 @@ async def _serve(options: ServeOptions, settings: Settings) -> None:
             if webhook is not None:
                 receiver = await stack.enter_async_context(webhook_receiver(settings, options.db, webhook, lock=lock))
             if options.transport == "stdio":
-                if receiver is not None:
+                if receiver is not None and webhook is not None:
                     sock = bind("127.0.0.1", options.webhook_port)
                     await stack.enter_async_context(serve_in_loop(receiver.app, sock))
-                    port = sock.getsockname()[1]
                     print(
-                        f"square-bi receiving Square webhooks on http://127.0.0.1:{port}{WEBHOOK_PATH} "
-                        f"(signed for {webhook.notification_url if webhook else ''})",
+                        f"square-bi receiving Square webhooks on http://127.0.0.1:{sock.getsockname()[1]}"
+                        f"{WEBHOOK_PATH} (registered with Square as {webhook.notification_url})",
                         file=sys.stderr,
                         flush=True,
                     )
