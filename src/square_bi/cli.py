@@ -128,6 +128,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulated seconds per real second (default: 60, a simulated hour per minute)",
     )
     live.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        default=None,
+        help="send Square-style signed webhook events for every change to URL (needs --live and --webhook-key)",
+    )
+    live.add_argument(
+        "--webhook-key",
+        metavar="KEY",
+        default=None,
+        help="the signature key to sign the events with (needs --live and --webhook-url)",
+    )
+    live.add_argument(
         "--live-rate",
         metavar="N",
         type=float,
@@ -162,6 +174,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--http-token",
         default=None,
         help="require 'Authorization: Bearer TOKEN' on HTTP (default: $SQUARE_BI_HTTP_TOKEN, else none)",
+    )
+    hooks = serve.add_argument_group("Square webhooks (off unless a signature key is set)")
+    hooks.add_argument(
+        "--webhook-signature-key",
+        metavar="KEY",
+        default=None,
+        help="the webhook subscription's signature key (default: $SQUARE_WEBHOOK_SIGNATURE_KEY; prefer the "
+        "variable: flags show in the process list)",
+    )
+    hooks.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        default=None,
+        help="the notification URL exactly as registered with Square (default: $SQUARE_WEBHOOK_URL)",
+    )
+    hooks.add_argument(
+        "--webhook-port",
+        type=int,
+        default=8001,
+        metavar="PORT",
+        help="with --transport stdio: receive webhooks on 127.0.0.1:PORT (default: 8001); with http they share --port",
     )
 
     query = sub.add_parser(
@@ -243,7 +276,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from square_bi.server.run import ServeOptions, serve
 
-    settings = load_settings()
+    overrides: dict[str, Any] = {}
+    if args.webhook_signature_key:
+        overrides["SQUARE_WEBHOOK_SIGNATURE_KEY"] = args.webhook_signature_key
+    if args.webhook_url:
+        overrides["SQUARE_WEBHOOK_URL"] = args.webhook_url
+    settings = load_settings(**overrides)
     options = ServeOptions(
         db=_db_path(args, settings),
         transport=args.transport,
@@ -251,6 +289,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         sync_every=None if args.no_sync else timedelta(minutes=args.sync_every),
         http_token=args.http_token or settings.http_token,
+        webhook_port=args.webhook_port,
     )
     serve(options, settings)
     return 0

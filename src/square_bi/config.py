@@ -6,6 +6,7 @@ pass it down. The access token is a ``SecretStr`` so it never shows up in a repr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -64,6 +65,16 @@ class Settings(BaseSettings):
     http_token: str | None = Field(default=None, validation_alias="SQUARE_BI_HTTP_TOKEN")
     """Bearer token required by ``serve --transport http`` (unset: no authentication; loopback only)."""
 
+    square_webhook_signature_key: SecretStr | None = Field(
+        default=None, validation_alias="SQUARE_WEBHOOK_SIGNATURE_KEY"
+    )
+    """The webhook subscription's signature key (Square Developer Console -> Webhooks). Set, it turns
+    on ``POST /webhooks/square`` in ``serve``; never logged."""
+
+    square_webhook_url: str | None = Field(default=None, validation_alias="SQUARE_WEBHOOK_URL")
+    """The notification URL exactly as registered with Square: Square signs URL + body, so a
+    different spelling (http vs https, a trailing slash) fails every signature."""
+
     def base_url(self) -> str:
         """The API host to talk to: the explicit base URL, else Square's host for the environment."""
         return (self.square_base_url or SQUARE_HOSTS[self.square_environment]).rstrip("/")
@@ -76,6 +87,35 @@ class Settings(BaseSettings):
                 "https://developer.squareup.com/apps (or run `square-bi demo` to try the demo merchant)."
             )
         return self.square_access_token.get_secret_value().strip()
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """What the webhook receiver needs; built only when a signature key is set."""
+
+    signature_key: SecretStr
+    notification_url: str
+
+
+def webhook_settings(settings: Settings) -> WebhookSettings | None:
+    """The webhook settings, None when webhooks are off (no key), or a ConfigError when half set."""
+    key = settings.square_webhook_signature_key
+    url = (settings.square_webhook_url or "").strip()
+    if key is None or not key.get_secret_value().strip():
+        if url:
+            raise ConfigError(
+                "SQUARE_WEBHOOK_URL is set but SQUARE_WEBHOOK_SIGNATURE_KEY is not: copy the signature key of "
+                "the webhook subscription from Square's Developer Console (or --webhook-signature-key)."
+            )
+        return None
+    if not url:
+        raise ConfigError(
+            "SQUARE_WEBHOOK_SIGNATURE_KEY is set but SQUARE_WEBHOOK_URL is not: set it to the notification URL "
+            "exactly as registered with Square (Square signs the URL with the body), or pass --webhook-url."
+        )
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"SQUARE_WEBHOOK_URL must be an http(s) URL, got {url!r}.")
+    return WebhookSettings(SecretStr(key.get_secret_value().strip()), url)
 
 
 def load_settings(**overrides: Any) -> Settings:

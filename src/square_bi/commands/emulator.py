@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from square_bi.square.demo import DemoConfig
     from square_bi.square.demo.faults import FaultConfig
     from square_bi.square.demo.live import LiveConfig
+    from square_bi.square.demo.webhooks import WebhookSender
 
 FAULT_FLAGS = {
     "latency_ms": "--latency-ms",
@@ -79,6 +80,23 @@ def live_config(args: argparse.Namespace) -> LiveConfig | None:
         raise ConfigError(f"Invalid live settings: {problems}") from None
 
 
+def webhook_sender(args: argparse.Namespace) -> WebhookSender | None:
+    """The demo merchant's webhook sender from ``--webhook-url``/``--webhook-key`` (both, with ``--live``)."""
+    from square_bi.square.demo.webhooks import WebhookSender
+
+    url, key = args.webhook_url, args.webhook_key
+    if url is None and key is None:
+        return None
+    if not args.live:
+        raise ConfigError("--webhook-url and --webhook-key need --live (events are sent as the live data changes).")
+    if not url or not key:
+        raise ConfigError("Webhooks need both --webhook-url (where to post) and --webhook-key (what to sign with).")
+    try:
+        return WebhookSender(url, key, seed=args.seed)
+    except ValueError as exc:
+        raise ConfigError(f"--webhook-url/--webhook-key: {exc}") from None
+
+
 def _dest(flag: str) -> str:
     return flag.removeprefix("--").replace("-", "_")
 
@@ -96,6 +114,7 @@ def run_emulator(args: argparse.Namespace) -> int:
             access_token=args.access_token,
             faults=fault_config(args),
             live=live_config(args),
+            webhooks=webhook_sender(args),
         )
     except OSError as exc:
         raise ConfigError(f"Could not serve on {args.host}:{args.port}: {exc.strerror or exc}") from None

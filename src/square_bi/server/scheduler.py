@@ -42,7 +42,8 @@ class SyncScheduler:
         self.db = db
         self.every = every
         self.state = SyncState()
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
+        """Held while this process syncs; webhook-triggered syncs take it too, so one runs at a time."""
         self._scheduler: AsyncIOScheduler | None = None
         self._tasks: set[asyncio.Task[SyncState]] = set()
 
@@ -83,9 +84,9 @@ class SyncScheduler:
         return True
 
     async def run_once(self, streams: list[str] | None = None) -> SyncState:
-        if self._lock.locked():
+        if self.lock.locked():
             return self.state
-        async with self._lock:
+        async with self.lock:
             self.state.running = True
             self.state.last_started_at = utc_now()
             try:
@@ -112,7 +113,11 @@ class SyncScheduler:
         except SquareBIError:
             return True
         try:
-            row = con.execute("SELECT max(finished_at) FROM sync_runs WHERE status = 'succeeded'").fetchone()
+            # Orders, the stream every sales metric reads: a webhook-triggered pass over payments or
+            # the catalog also records succeeded runs, which must not make stale orders look fresh.
+            row = con.execute(
+                "SELECT max(finished_at) FROM sync_runs WHERE status = 'succeeded' AND stream = 'orders'"
+            ).fetchone()
         finally:
             con.close()
         last = row[0] if row else None

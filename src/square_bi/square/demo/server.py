@@ -25,7 +25,8 @@ from square_bi.errors import ConfigError, SourceError
 from .app import Clock, DroppedConnection, create_app
 from .faults import FaultConfig
 from .generator import DemoConfig, DemoData, generate
-from .live import LiveConfig, LiveMerchant
+from .live import LiveConfig, LiveMerchant, SimulatedClock
+from .webhooks import WebhookSender
 
 POLL_INTERVAL_S = 0.005
 
@@ -124,6 +125,7 @@ class DemoServer:
         clock: Clock | None = None,
         faults: FaultConfig | None = None,
         live: LiveConfig | LiveMerchant | None = None,
+        webhooks: WebhookSender | None = None,
         startup_timeout: float = 10.0,
         log_level: str = "warning",
     ) -> None:
@@ -131,6 +133,14 @@ class DemoServer:
         self.access_token = access_token
         self.host = host
         self.faults = faults
+        if webhooks is not None:
+            if live is None:
+                raise ValueError("Webhooks need a live merchant (live=...).")
+            live = LiveMerchant(data, live) if isinstance(live, LiveConfig) else live
+            clock = clock or SimulatedClock(data.anchor, live.config.speed)
+            webhooks.attach(live, clock)
+        self.webhooks = webhooks
+        """Sends signed events for the live merchant's changes while the server runs (``webhooks=``)."""
         self.app = create_app(data, access_token, clock=clock, faults=faults, live=live)
         self.live: LiveMerchant | None = self.app.state.live
         """The live merchant (``live=``): ``advance_to`` it, or read its ``stats()``."""
@@ -174,10 +184,14 @@ class DemoServer:
                     f"The demo merchant on {self.host}:{self._port} did not start within {self._startup_timeout} s."
                 )
             time.sleep(POLL_INTERVAL_S)
+        if self.webhooks is not None:
+            self.webhooks.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask uvicorn to shut down and wait (bounded) for its thread; idempotent."""
+        if self.webhooks is not None:
+            self.webhooks.stop(timeout)
         server, thread = self._server, self._thread
         if server is not None and thread is not None:
             server.should_exit = True
@@ -218,18 +232,28 @@ def serve_forever(
     *,
     faults: FaultConfig | None = None,
     live: LiveConfig | None = None,
+    webhooks: WebhookSender | None = None,
     log_level: str = "warning",
 ) -> None:
     """Generate the demo merchant and serve it until Ctrl-C (SIGINT) or SIGTERM, then return.
 
-    With ``live`` the data keeps changing on a simulated clock starting at the anchor (see ``live``).
+    With ``live`` the data keeps changing on a simulated clock starting at the anchor (see ``live``);
+    with ``webhooks`` too, every change is also posted as a signed Square event (see ``webhooks``).
 
     Prints the base URL (and any injected faults) to stderr once the port is listening. Run it on
     the main thread so uvicorn can install its signal handlers and shut down gracefully.
     """
     try:
         data = generate(config)
-        app = create_app(data, access_token, faults=faults, live=live)
+        merchant: LiveMerchant | None = None
+        clock: SimulatedClock | None = None
+        if webhooks is not None:
+            if live is None:
+                raise ConfigError("Webhooks need the live merchant (--live).")
+            merchant = LiveMerchant(data, live)
+            clock = SimulatedClock(data.anchor, live.speed)
+            webhooks.attach(merchant, clock)
+        app = create_app(data, access_token, clock=clock, faults=faults, live=merchant or live)
         sock = _bind(host, port)
         try:
             url = _url(host, sock.getsockname()[1])
@@ -253,7 +277,14 @@ def serve_forever(
                     file=sys.stderr,
                     flush=True,
                 )
-            _uvicorn_server(app, log_level).run(sockets=[sock])
+            if webhooks is not None:
+                print(f"Sending signed webhook events to {webhooks.url}", file=sys.stderr, flush=True)
+                webhooks.start()
+            try:
+                _uvicorn_server(app, log_level).run(sockets=[sock])
+            finally:
+                if webhooks is not None:
+                    webhooks.stop()
         finally:
             sock.close()
     except KeyboardInterrupt:
