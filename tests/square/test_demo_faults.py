@@ -267,10 +267,12 @@ def test_the_real_extractor_stages_every_valid_order_exactly_once_through_every_
         drop_rate=0.02,
         rate_limit_rps=8,
         empty_pages=True,
-        cursor_ttl_s=5,
+        cursor_ttl_s=20,
         malformed_rate=0.05,
     )
-    # The cursor TTL (5 s) is shorter than the sync; the clock's jumps make at least one cursor expire.
+    # The clock's hour-long jumps make the sync outlast the cursor TTL, so at least one cursor expires.
+    # (A TTL of a few wall-clock seconds made every cursor expire on a loaded machine, where waiting
+    # for the 8 rps rate limit alone can take that long: the sync then crawled one page per restart.)
     clock = JumpingClock(first=8)
     db = tmp_path / "faults.duckdb"
     with DemoServer(small_data, access_token=TOKEN, faults=faults, clock=clock) as server:
