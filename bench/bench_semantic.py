@@ -1,6 +1,6 @@
 """Semantic layer cost, as ratios measured in one run.
 
-    uv run python bench/bench_semantic.py [--rows 5000000] [--repeat 5]
+    uv run python bench/bench_semantic.py [--rows 5000000] [--repeat 9]
 
 Builds a synthetic star schema in a temporary DuckDB file with ``range()`` (docs/data-model.md:
 ``fct_order_line_item`` with ``--rows`` lines, about three per order in ``fct_order`` over three
@@ -9,9 +9,11 @@ years, 20 locations, 400 item variations, ``dim_date``), then for each represent
 - our compile time (resolve + plan + sqlglot tree + DuckDB SQL text; median of many runs;
   target < 5 ms) and MetricFlow's for the same query (``MetricFlowEngine.explain``: plan and
   SQL, nothing executed), over the same YAML;
-- the execution time of our SQL and of hand-written SQL for the same answer (best of
-  ``--repeat`` runs after a warm-up; the answers are checked equal first), and their ratio
-  (target <= 1.2).
+- the execution time of our SQL and of hand-written SQL for the same answer (the answers are
+  checked equal first, which also warms both up), and their ratio (target <= 1.2). The two are
+  timed interleaved, ``--repeat`` times each, alternating which goes first, and the ratio is of
+  their medians: on a shared, loaded machine the load drifts between runs, and timing one query's
+  runs all before its twin's would put that drift into the ratio.
 """
 
 from __future__ import annotations
@@ -235,14 +237,16 @@ def median_ms(run: Callable[[], object], times: int) -> float:
     return statistics.median(samples)
 
 
-def best_ms(connection: duckdb.DuckDBPyConnection, sql: str, times: int) -> tuple[float, list[tuple[Any, ...]]]:
-    rows = connection.execute(sql).fetchall()
-    best = math.inf
-    for _ in range(times):
-        started = time.perf_counter()
-        connection.execute(sql).fetchall()
-        best = min(best, (time.perf_counter() - started) * 1000)
-    return best, rows
+def interleaved_medians(connection: duckdb.DuckDBPyConnection, ours: str, hand: str, times: int) -> tuple[float, float]:
+    """Median ms of ``ours`` and of ``hand``, each run ``times`` times alternately (who goes first
+    alternates too), so that both see the same machine load."""
+    samples: dict[str, list[float]] = {ours: [], hand: []}
+    for round_ in range(times):
+        for sql in (ours, hand) if round_ % 2 == 0 else (hand, ours):
+            started = time.perf_counter()
+            connection.execute(sql).fetchall()
+            samples[sql].append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples[ours]), statistics.median(samples[hand])
 
 
 def visible(columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -294,11 +298,13 @@ def measure(
     except Exception as error:  # MetricFlow cannot express it: say so, keep going
         print(f"  MetricFlow did not compile {query.name!r}: {type(error).__name__}")
         metricflow_ms = None
-    ours_ms, ours_rows = best_ms(connection, sql, repeat)
-    columns = [c[0] for c in connection.execute(sql).description or []]
-    hand_ms, hand_rows = best_ms(connection, query.hand_sql, repeat)
+    cursor = connection.execute(sql)
+    columns = [c[0] for c in cursor.description or []]
+    ours_rows = cursor.fetchall()
+    hand_rows = connection.execute(query.hand_sql).fetchall()
     if not same_rows(visible(columns, ours_rows), hand_rows):
         raise SystemExit(f"{query.name}: our SQL and the hand-written SQL disagree")
+    ours_ms, hand_ms = interleaved_medians(connection, sql, query.hand_sql, repeat)
     return Measured(query.name, compile_ms, metricflow_ms, ours_ms, hand_ms)
 
 
@@ -309,7 +315,7 @@ def _metricflow_where(dimension: str, value: Any) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_000_000, help="lines in fct_order_line_item")
-    parser.add_argument("--repeat", type=int, default=5, help="timed executions per query (best is kept)")
+    parser.add_argument("--repeat", type=int, default=9, help="timed executions of each twin (medians are kept)")
     args = parser.parse_args()
 
     layer = load_semantic_layer()
