@@ -35,7 +35,7 @@ from square_bi.semantic.nodes import node_select
 from square_bi.semantic.plan import Leaf, QueryPlan, plan_query
 from square_bi.semantic.query import MetricQuery
 from square_bi.semantic.resolve import resolve_query
-from square_bi.semantic.sql import alias_id, for_dialect
+from square_bi.semantic.sql import alias_id, aliased, for_dialect
 
 __all__ = ["PASSES", "SelectPass", "build_select", "compile_query", "to_sql"]
 
@@ -94,13 +94,13 @@ def _offsets_from_one_aggregate(select: exp.Select, plan: QueryPlan) -> exp.Sele
     columns += [read("cur", leaf.column) for leaf in base.leaves]
     if base.currency is not None:
         columns += [read("cur", c) for c in merged.currency_columns]
-    combined = exp.select().from_(exp.Table(this=cte.copy(), alias=exp.TableAlias(this=alias_id("cur"))))
+    combined = exp.select().from_(exp.Table(this=cte.copy(), alias=exp.TableAlias(this=alias_id("cur"))), copy=False)
     for index, node in enumerate(offsets):
         prev = f"prev_{index}"
-        columns += [exp.alias_(read(prev, leaf.measure.name), leaf.column) for leaf in node.leaves]
+        columns += [aliased(read(prev, leaf.measure.name), leaf.column) for leaf in node.leaves]
         if node.currency is not None:
             names = zip(merged.currency_columns, node.currency_columns, strict=True)
-            columns += [exp.alias_(read(prev, source), name) for source, name in names]
+            columns += [aliased(read(prev, source), name) for source, name in names]
         assert node.key.offset is not None
         shift = node.key.offset
         on: list[exp.Expr] = []
@@ -117,10 +117,13 @@ def _offsets_from_one_aggregate(select: exp.Select, plan: QueryPlan) -> exp.Sele
             else:
                 on.append(exp.NullSafeEQ(this=read(prev, dimension.name), expression=read("cur", dimension.name)))
         combined = combined.join(
-            exp.Table(this=cte.copy(), alias=exp.TableAlias(this=alias_id(prev))), on=exp.and_(*on), join_type="LEFT"
+            exp.Table(this=cte.copy(), alias=exp.TableAlias(this=alias_id(prev))),
+            on=exp.and_(*on),
+            join_type="LEFT",
+            copy=False,
         )
-    combined = combined.select(*columns)
-    return select.from_(combined.subquery(alias_id(COMBINED)), copy=False)
+    combined = combined.select(*columns, copy=False)
+    return select.from_(combined.subquery(alias_id(COMBINED), copy=False), copy=False)
 
 
 def from_nodes(select: exp.Select, plan: QueryPlan) -> exp.Select:
@@ -133,29 +136,33 @@ def from_nodes(select: exp.Select, plan: QueryPlan) -> exp.Select:
         node_select(node, plan.time_spine, plan.start, plan.end, exact=plan.exact_currencies) for node in plan.nodes
     ]
     if len(subqueries) == 1:
-        return select.from_(subqueries[0].subquery(alias_id(plan.nodes[0].alias)), copy=False)
+        return select.from_(subqueries[0].subquery(alias_id(plan.nodes[0].alias), copy=False), copy=False)
     values = _value_columns(plan)
     has_offset = any(n.key.offset is not None for n in plan.nodes) and any(n.key.offset is None for n in plan.nodes)
     branches: list[exp.Select] = []
     for index, subquery in enumerate(subqueries):
         columns: list[exp.Expr] = [_id(name) for name in plan.dimensions]
-        columns += [_id(c) if i == index else exp.alias_(exp.Null(), c) for i, c in values]
+        columns += [_id(c) if i == index else aliased(exp.Null(), c) for i, c in values]
         if has_offset:
             present = 0 if plan.nodes[index].key.offset is not None else 1
-            columns.append(exp.alias_(exp.Literal.number(present), PRESENT))
-        branches.append(exp.select(*columns).from_(subquery.subquery(alias_id(plan.nodes[index].alias))))
+            columns.append(aliased(exp.Literal.number(present), PRESENT))
+        node_alias = alias_id(plan.nodes[index].alias)
+        branches.append(exp.select(*columns, copy=False).from_(subquery.subquery(node_alias, copy=False), copy=False))
     union: exp.Query = branches[0]
     for branch in branches[1:]:
-        union = exp.union(union, branch, distinct=False)
+        union = exp.union(union, branch, distinct=False, copy=False)
     combined = exp.select(
         *(_id(name) for name in plan.dimensions),
-        *(exp.alias_(exp.Max(this=_id(c)), c) for _, c in values),
-    ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=alias_id("nodes"))))
+        *(aliased(exp.Max(this=_id(c)), c) for _, c in values),
+        copy=False,
+    ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=alias_id("nodes"))), copy=False)
     if plan.dimensions:
-        combined = combined.group_by(*(_id(name) for name in plan.dimensions))
+        combined = combined.group_by(*(_id(name) for name in plan.dimensions), copy=False)
     if has_offset:
-        combined = combined.having(exp.EQ(this=exp.Max(this=_id(PRESENT)), expression=exp.Literal.number(1)))
-    return select.from_(combined.subquery(alias_id(COMBINED)), copy=False)
+        combined = combined.having(
+            exp.EQ(this=exp.Max(this=_id(PRESENT)), expression=exp.Literal.number(1)), copy=False
+        )
+    return select.from_(combined.subquery(alias_id(COMBINED), copy=False), copy=False)
 
 
 def select_dimensions(select: exp.Select, plan: QueryPlan) -> exp.Select:
@@ -170,7 +177,7 @@ def select_metrics(select: exp.Select, plan: QueryPlan) -> exp.Select:
         value = metric.expression.copy()
         if metric.metric.unit is Unit.MONEY and not isinstance(value, exp.Column):
             value = to_minor_units(value)
-        column = exp.alias_(value, metric.name)
+        column = aliased(value, metric.name)
         if metric.metric.unit is Unit.MONEY and metric.money_measures:
             column.add_comments(["whole minor units (e.g. cents) of the row's currency"])
         columns.append(column)

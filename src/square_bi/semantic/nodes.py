@@ -20,7 +20,7 @@ from sqlglot import exp
 from square_bi.semantic.filters import condition, date_literal
 from square_bi.semantic.model import AggregationType, Offset, TimeGrain, TimeSpine
 from square_bi.semantic.plan import Node, PlannedDimension
-from square_bi.semantic.sql import aggregate, alias_id, currency_hash, qualify, table, truncate_to_grain
+from square_bi.semantic.sql import aggregate, alias_id, aliased, currency_hash, qualify, table, truncate_to_grain
 
 __all__ = ["currency_aggregates", "node_select", "shift_date"]
 
@@ -70,8 +70,8 @@ def _aggregate_before_joins(
     foreign = [(f"__{join.alias}__key", qualify(join.left.expr, source)) for join in first_hops]
     inner_keys = [(d.name, _key(d, shift)) for d in local] + foreign
     inner = exp.Select().from_(table(node.source, source), copy=False)
-    inner.select(*(exp.alias_(key, name) for name, key in inner_keys), copy=False)
-    inner.select(*(exp.alias_(aggregate(leaf.measure, source), leaf.column) for leaf in node.leaves), copy=False)
+    inner.select(*(aliased(key, name) for name, key in inner_keys), copy=False)
+    inner.select(*(aliased(aggregate(leaf.measure, source), leaf.column) for leaf in node.leaves), copy=False)
     if node.currency is not None:
         column = qualify(node.currency.expr, source)
         inner.select(*currency_aggregates(column, node.currency_columns, exact=exact), copy=False)
@@ -88,25 +88,25 @@ def _aggregate_before_joins(
     def read(column: str) -> exp.Column:
         return exp.column(exp.to_identifier(column), table=alias_id(source))
 
-    outer = exp.Select().from_(inner.subquery(alias_id(source)), copy=False)
+    outer = exp.Select().from_(inner.subquery(alias_id(source), copy=False), copy=False)
     keys_of = {join.alias: name for join, (name, _) in zip(first_hops, foreign, strict=True)}
     for join in node.joins:
         left = read(keys_of[join.alias]) if join.alias in keys_of else qualify(join.left.expr, join.left_alias)
         on = exp.EQ(this=left, expression=qualify(join.right.expr, join.alias))
         outer.append("joins", exp.Join(this=table(join.model, join.alias), side="LEFT", on=on))
     keys = [read(d.name) if d.table_alias == source else _key(d, shift) for d in node.dimensions]
-    outer.select(*(exp.alias_(key, d.name) for key, d in zip(keys, node.dimensions, strict=True)), copy=False)
+    outer.select(*(aliased(key, d.name) for key, d in zip(keys, node.dimensions, strict=True)), copy=False)
     outer.select(
-        *(exp.alias_(_REAGGREGATE[leaf.measure.agg](this=read(leaf.column)), leaf.column) for leaf in node.leaves),
+        *(aliased(_REAGGREGATE[leaf.measure.agg](this=read(leaf.column)), leaf.column) for leaf in node.leaves),
         copy=False,
     )
     if node.currency is not None:
         code, low, high = node.currency_columns
         first = exp.Min(this=read(code)) if exact else exp.AnyValue(this=read(code))
         outer.select(
-            exp.alias_(first, code),
-            exp.alias_(exp.Min(this=read(low)), low),
-            exp.alias_(exp.Max(this=read(high)), high),
+            aliased(first, code),
+            aliased(exp.Min(this=read(low)), low),
+            aliased(exp.Max(this=read(high)), high),
             copy=False,
         )
     if joined_filters:
@@ -137,7 +137,7 @@ def currency_aggregates(code: exp.Expr, columns: tuple[str, str, str], *, exact:
     else:
         first = exp.AnyValue(this=code.copy())
         lowest, highest = exp.Min(this=currency_hash(code)), exp.Max(this=currency_hash(code))
-    return [exp.alias_(first, name), exp.alias_(lowest, low), exp.alias_(highest, high)]
+    return [aliased(first, name), aliased(lowest, low), aliased(highest, high)]
 
 
 def _aggregate(
@@ -157,9 +157,9 @@ def _aggregate(
     for join in node.joins:
         on = exp.EQ(this=qualify(join.left.expr, join.left_alias), expression=qualify(join.right.expr, join.alias))
         select.append("joins", exp.Join(this=table(join.model, join.alias), side="LEFT", on=on))
-    select.select(*(exp.alias_(key, name) for name, key in keys), copy=False)
+    select.select(*(aliased(key, name) for name, key in keys), copy=False)
     select.select(
-        *(exp.alias_(aggregate(leaf.measure, node.source_alias), leaf.column) for leaf in node.leaves), copy=False
+        *(aliased(aggregate(leaf.measure, node.source_alias), leaf.column) for leaf in node.leaves), copy=False
     )
     currency = node.currency
     if currency is not None:
@@ -240,8 +240,8 @@ def _cumulative(
     daily_select = _aggregate(node, others, lookback, end, day_key=True, exact=exact)
     if end is None:  # the last day with data, from the same scan (no second aggregation)
         last = exp.Window(this=exp.Max(this=qualify(node.time_dimension.expr, node.source_alias)))
-        daily_select = daily_select.select(exp.alias_(last, LAST_DAY_COLUMN), copy=False)
-    daily = daily_select.subquery(alias_id("daily"))
+        daily_select = daily_select.select(aliased(last, LAST_DAY_COLUMN), copy=False)
+    daily = daily_select.subquery(alias_id("daily"), copy=False)
 
     day = exp.column(exp.to_identifier(spine.column), table=alias_id("spine"))
     daily_day = exp.column(exp.to_identifier(DAY_COLUMN), table=alias_id("daily"))
@@ -273,41 +273,43 @@ def _cumulative(
         order=exp.Order(expressions=[exp.Ordered(this=day.copy(), desc=spec.period_agg == "last")]),
     )
     summed = [
-        exp.alias_(exp.Sum(this=exp.column(exp.to_identifier(leaf.column), table=alias_id("daily"))), leaf.column)
+        aliased(exp.Sum(this=exp.column(exp.to_identifier(leaf.column), table=alias_id("daily"))), leaf.column)
         for leaf in node.leaves
     ]
     currency = []
     if node.currency is not None:
         code, low, high = (exp.column(exp.to_identifier(c), table=alias_id("daily")) for c in node.currency_columns)
         currency = [
-            exp.alias_(exp.Min(this=code) if exact else exp.AnyValue(this=code), code.name),
-            exp.alias_(exp.Min(this=low), low.name),
-            exp.alias_(exp.Max(this=high), high.name),
+            aliased(exp.Min(this=code) if exact else exp.AnyValue(this=code), code.name),
+            aliased(exp.Min(this=low), low.name),
+            aliased(exp.Max(this=high), high.name),
         ]
     inner = (
         exp.select(
-            *(exp.alias_(k, p.name) for k, p in zip(period_keys, periods, strict=True)),
-            *(exp.alias_(c, d.name) for c, d in zip(other_columns, others, strict=True)),
+            *(aliased(k, p.name) for k, p in zip(period_keys, periods, strict=True)),
+            *(aliased(c, d.name) for c, d in zip(other_columns, others, strict=True)),
             *summed,
             *currency,
-            exp.alias_(rank, RANK_COLUMN),
+            aliased(rank, RANK_COLUMN),
+            copy=False,
         )
         .from_(
             exp.Table(
                 this=exp.to_identifier(spine.table),
                 db=exp.to_identifier(spine.schema),
                 alias=exp.TableAlias(this=alias_id("spine")),
-            )
+            ),
+            copy=False,
         )
-        .join(daily, on=exp.and_(*on), join_type="INNER")
-        .where(exp.and_(*where) if where else None)
-        .group_by(day.copy(), *(c.copy() for c in other_columns))
+        .join(daily, on=exp.and_(*on), join_type="INNER", copy=False)
+        .where(exp.and_(*where) if where else None, copy=False)
+        .group_by(day.copy(), *(c.copy() for c in other_columns), copy=False)
     )
     names = [d.name for d in node.dimensions] + [leaf.column for leaf in node.leaves]
     if node.currency is not None:
         names += list(node.currency_columns)
     return (
-        exp.select(*(exp.column(exp.to_identifier(n)) for n in names))
-        .from_(inner.subquery(alias_id("cumulated")))
-        .where(exp.EQ(this=exp.column(exp.to_identifier(RANK_COLUMN)), expression=exp.Literal.number(1)))
+        exp.select(*(exp.column(exp.to_identifier(n)) for n in names), copy=False)
+        .from_(inner.subquery(alias_id("cumulated"), copy=False), copy=False)
+        .where(exp.EQ(this=exp.column(exp.to_identifier(RANK_COLUMN)), expression=exp.Literal.number(1)), copy=False)
     )

@@ -12,6 +12,7 @@ __all__ = [
     "CURRENCY_HASH",
     "aggregate",
     "alias_id",
+    "aliased",
     "currency_hash",
     "for_dialect",
     "qualify",
@@ -24,6 +25,13 @@ def alias_id(name: str) -> exp.Identifier:
     """A table alias the compiler invents, always quoted: model and entity names such as
     ``order`` are reserved words in some dialects."""
     return exp.to_identifier(name, quoted=True)
+
+
+def aliased(expression: exp.Expr, name: str) -> exp.Expr:
+    """``expression AS name``, taking ``expression`` as it is: the compiler builds each tree fresh
+    (or copies it once, as :func:`qualify` does), so a copy per alias (sqlglot's default) would
+    only spend compile time."""
+    return exp.alias_(expression, name, copy=False)
 
 
 def table(model: SemanticModel, alias: str) -> exp.Table:
