@@ -7,8 +7,9 @@ Three kinds (:class:`~square_bi.semantic.plan.NodeKey`):
   period P holds the value of the period ``offset`` before P;
 - cumulative: daily aggregates, summed over a window of days of the time spine (a trailing
   window, month/quarter/... to date, or all time), then one day per reported period: the LAST day
-  of the period that has data (``period_agg: last``; ``first`` also supported). Without an ``end``,
-  days after the last day with data are not reported (no future running totals).
+  of the period that has data (``period_agg: last``; ``first`` also supported; by day, each period
+  is its one day). Without an ``end``, days after the last day with data are not reported (no
+  future running totals).
 """
 
 from __future__ import annotations
@@ -247,8 +248,13 @@ def _cumulative(
     daily_day = exp.column(exp.to_identifier(DAY_COLUMN), table=alias_id("daily"))
     on: list[exp.Expr] = [exp.LTE(this=daily_day, expression=day.copy())]
     if spec.grain_to_date is not None:
-        window_start = truncate_to_grain(day.copy(), spec.grain_to_date, TimeGrain.DAY)
-        on.append(exp.GTE(this=daily_day.copy(), expression=window_start))
+        # the same period as the spine day, written as an equality: a hash join (with ``<=`` left
+        # to check per pair) instead of a range join on two inequalities (about 70x slower in DuckDB)
+        same_period = exp.EQ(
+            this=truncate_to_grain(daily_day.copy(), spec.grain_to_date, TimeGrain.DAY),
+            expression=truncate_to_grain(day.copy(), spec.grain_to_date, TimeGrain.DAY),
+        )
+        on.insert(0, same_period)
     elif spec.window is not None:
         back = exp.DateAdd(
             this=day.copy(),
@@ -290,7 +296,6 @@ def _cumulative(
             *(aliased(c, d.name) for c, d in zip(other_columns, others, strict=True)),
             *summed,
             *currency,
-            aliased(rank, RANK_COLUMN),
             copy=False,
         )
         .from_(
@@ -305,6 +310,9 @@ def _cumulative(
         .where(exp.and_(*where) if where else None, copy=False)
         .group_by(day.copy(), *(c.copy() for c in other_columns), copy=False)
     )
+    if periods and all(p.grain is TimeGrain.DAY for p in periods):
+        return inner  # each reported period is one day: nothing to pick
+    inner.select(aliased(rank, RANK_COLUMN), copy=False)
     names = [d.name for d in node.dimensions] + [leaf.column for leaf in node.leaves]
     if node.currency is not None:
         names += list(node.currency_columns)
