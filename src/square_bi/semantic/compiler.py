@@ -85,7 +85,9 @@ def _offsets_from_one_aggregate(select: exp.Select, plan: QueryPlan) -> exp.Sele
     measures = {leaf.measure.name: leaf.measure for node in (base, *offsets) for leaf in node.leaves}
     merged = dataclasses.replace(base, leaves=[Leaf(name, measure) for name, measure in measures.items()])
     cte = alias_id("base")
-    select.with_(cte, as_=node_select(merged, plan.time_spine, None, None, exact=plan.exact_currencies), copy=False)
+    proven = plan.proven_currency(base.source.name)
+    base_select = node_select(merged, plan.time_spine, None, None, exact=plan.exact_currencies, proven=proven)
+    select.with_(cte, as_=base_select, copy=False)
 
     def read(table: str, column: str) -> exp.Column:
         return exp.column(exp.to_identifier(column), table=alias_id(table))
@@ -133,7 +135,15 @@ def from_nodes(select: exp.Select, plan: QueryPlan) -> exp.Select:
     if derived is not None:
         return derived
     subqueries = [
-        node_select(node, plan.time_spine, plan.start, plan.end, exact=plan.exact_currencies) for node in plan.nodes
+        node_select(
+            node,
+            plan.time_spine,
+            plan.start,
+            plan.end,
+            exact=plan.exact_currencies,
+            proven=plan.proven_currency(node.source.name),
+        )
+        for node in plan.nodes
     ]
     if len(subqueries) == 1:
         return select.from_(subqueries[0].subquery(alias_id(plan.nodes[0].alias), copy=False), copy=False)

@@ -31,15 +31,22 @@ LAST_DAY_COLUMN = "__last_day"
 
 
 def node_select(
-    node: Node, spine: TimeSpine | None, start: dt.date | None, end: dt.date | None, *, exact: bool = False
+    node: Node,
+    spine: TimeSpine | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    *,
+    exact: bool = False,
+    proven: str | None = None,
 ) -> exp.Select:
-    """``exact``: currency columns from the codes themselves (see :func:`currency_aggregates`)."""
+    """``exact``: currency columns from the codes themselves; ``proven``: the one currency of every
+    row of the node's model, as a constant (see :func:`currency_aggregates`)."""
     if node.key.cumulative is not None:
-        return _cumulative(node, spine, start, end, exact=exact)
-    eager = _aggregate_before_joins(node, start, end, shift=node.key.offset, exact=exact)
+        return _cumulative(node, spine, start, end, exact=exact, proven=proven)
+    eager = _aggregate_before_joins(node, start, end, shift=node.key.offset, exact=exact, proven=proven)
     if eager is not None:
         return eager
-    return _aggregate(node, node.dimensions, start, end, shift=node.key.offset, exact=exact)
+    return _aggregate(node, node.dimensions, start, end, shift=node.key.offset, exact=exact, proven=proven)
 
 
 _REAGGREGATE: dict[AggregationType, type[exp.Func]] = {
@@ -52,7 +59,7 @@ _REAGGREGATE: dict[AggregationType, type[exp.Func]] = {
 
 
 def _aggregate_before_joins(
-    node: Node, start: dt.date | None, end: dt.date | None, *, shift: Offset | None, exact: bool
+    node: Node, start: dt.date | None, end: dt.date | None, *, shift: Offset | None, exact: bool, proven: str | None
 ) -> exp.Select | None:
     """Aggregate the fact first, by its own keys and its foreign keys, then join the dimension
     tables to that (far smaller) result and aggregate again by the requested keys, as a person
@@ -75,7 +82,7 @@ def _aggregate_before_joins(
     inner.select(*(aliased(aggregate(leaf.measure, source), leaf.column) for leaf in node.leaves), copy=False)
     if node.currency is not None:
         column = qualify(node.currency.expr, source)
-        inner.select(*currency_aggregates(column, node.currency_columns, exact=exact), copy=False)
+        inner.select(*currency_aggregates(column, node.currency_columns, exact=exact, proven=proven), copy=False)
     local_filters = [f for f in node.filters if f.dimension.table_alias == source]
     joined_filters = [f for f in node.filters if f.dimension.table_alias != source]
     conditions = [
@@ -125,13 +132,20 @@ def _aggregate_before_joins(
     return outer
 
 
-def currency_aggregates(code: exp.Expr, columns: tuple[str, str, str], *, exact: bool = False) -> list[exp.Expr]:
+def currency_aggregates(
+    code: exp.Expr, columns: tuple[str, str, str], *, exact: bool = False, proven: str | None = None
+) -> list[exp.Expr]:
     """``ANY_VALUE(code)``, ``MIN`` and ``MAX`` of its hash: a group holds one currency when they agree.
 
     Hashes are numbers, far cheaper to aggregate than text (a text ``MIN`` / ``MAX`` pair about
     doubles a one-table scan in DuckDB). ``exact``: ``MIN`` and ``MAX`` of the codes themselves.
+    ``proven``: the one currency the warehouse proves every row holds
+    (:mod:`square_bi.semantic.proven_currency`): all three are that code, a constant, which
+    reads as one currency both ways.
     """
     name, low, high = columns
+    if proven is not None:
+        return [aliased(exp.Literal.string(proven), column) for column in columns]
     first: exp.Expr
     if exact:
         first, lowest, highest = exp.Min(this=code.copy()), exp.Min(this=code.copy()), exp.Max(this=code.copy())
@@ -150,6 +164,7 @@ def _aggregate(
     shift: Offset | None = None,
     day_key: bool = False,
     exact: bool = False,
+    proven: str | None = None,
 ) -> exp.Select:
     keys = [(d.name, _key(d, shift)) for d in dimensions]
     if day_key:
@@ -165,7 +180,7 @@ def _aggregate(
     currency = node.currency
     if currency is not None:
         column = qualify(currency.expr, node.source_alias)
-        select.select(*currency_aggregates(column, node.currency_columns, exact=exact), copy=False)
+        select.select(*currency_aggregates(column, node.currency_columns, exact=exact, proven=proven), copy=False)
     conditions = [
         condition(_key(f.dimension, None), f.filter, is_time=f.dimension.grain is not None) for f in node.filters
     ]
@@ -225,7 +240,13 @@ def _period_start(day: dt.date, grain: TimeGrain) -> dt.date:
 
 
 def _cumulative(
-    node: Node, spine: TimeSpine | None, start: dt.date | None, end: dt.date | None, *, exact: bool
+    node: Node,
+    spine: TimeSpine | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    *,
+    exact: bool,
+    proven: str | None,
 ) -> exp.Select:
     spec = node.key.cumulative
     assert spec is not None and spine is not None
@@ -238,7 +259,7 @@ def _cumulative(
         lookback = shift_date(start, spec.window, -1) + dt.timedelta(days=1)
     elif start is not None:
         lookback = None  # all time: every earlier day counts
-    daily_select = _aggregate(node, others, lookback, end, day_key=True, exact=exact)
+    daily_select = _aggregate(node, others, lookback, end, day_key=True, exact=exact, proven=proven)
     if end is None:  # the last day with data, from the same scan (no second aggregation)
         last = exp.Window(this=exp.Max(this=qualify(node.time_dimension.expr, node.source_alias)))
         daily_select = daily_select.select(aliased(last, LAST_DAY_COLUMN), copy=False)
