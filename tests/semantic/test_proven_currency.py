@@ -8,14 +8,17 @@ are the hand-computed ones in conftest.py.
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from square_bi.semantic import MetricQuery, SemanticLayer, SemanticQueryError, run_query, runner
 from square_bi.semantic.plan import QueryPlan, plan_query
-from square_bi.semantic.proven_currency import proven_currencies
+from square_bi.semantic.proven_currency import CurrencyStatistics, currency_statistics
 from square_bi.semantic.resolve import resolve_query
+
+from .conftest import build_star_schema
 
 SALES_AND_TIPS = MetricQuery(metrics=["gross_sales", "tips"], group_by=["location__name"])
 GROSS_SALES = MetricQuery(metrics=["gross_sales"])
@@ -33,11 +36,14 @@ def plan_of(layer: SemanticLayer, query: MetricQuery) -> QueryPlan:
     return plan_query(layer, resolve_query(layer, query))
 
 
+def proven(connection: duckdb.DuckDBPyConnection, layer: SemanticLayer, query: MetricQuery) -> dict[str, str]:
+    return dict(currency_statistics(connection, plan_of(layer, query)).proven)
+
+
 def test_a_warehouse_in_one_currency_proves_it_for_each_fact(
     warehouse: duckdb.DuckDBPyConnection, semantic_layer: SemanticLayer
 ) -> None:
-    proven = proven_currencies(warehouse, plan_of(semantic_layer, SALES_AND_TIPS))
-    assert dict(proven) == {"order_line_item": "USD", "order": "USD"}
+    assert proven(warehouse, semantic_layer, SALES_AND_TIPS) == {"order_line_item": "USD", "order": "USD"}
 
 
 def test_a_proven_currency_is_written_as_a_constant_and_no_row_is_hashed(
@@ -53,7 +59,7 @@ def test_a_proven_currency_is_written_as_a_constant_and_no_row_is_hashed(
 def test_a_warehouse_in_two_currencies_proves_nothing_and_checks_every_row(
     usd_gbp_warehouse: duckdb.DuckDBPyConnection, semantic_layer: SemanticLayer
 ) -> None:
-    assert proven_currencies(usd_gbp_warehouse, plan_of(semantic_layer, SALES_AND_TIPS)) == ()
+    assert proven(usd_gbp_warehouse, semantic_layer, SALES_AND_TIPS) == {}
     result = run_query(usd_gbp_warehouse, semantic_layer, SALES_AND_TIPS)
     assert "HASH(" in result.sql
     with pytest.raises(SemanticQueryError, match=r"different currencies \['GBP', 'USD'\]"):
@@ -66,7 +72,7 @@ def test_a_second_currency_added_after_an_answer_is_refused_by_the_next_query(
     before = run_query(fresh_warehouse, semantic_layer, GROSS_SALES)
     assert before.rows == [[Decimal(ALL_GROSS_SALES_IN_CENTS) / 100]]
     fresh_warehouse.execute(ADD_A_POUND_LINE)
-    assert "order_line_item" not in dict(proven_currencies(fresh_warehouse, plan_of(semantic_layer, GROSS_SALES)))
+    assert proven(fresh_warehouse, semantic_layer, GROSS_SALES) == {}
     with pytest.raises(SemanticQueryError, match=r"different currencies \['GBP', 'USD'\]"):
         run_query(fresh_warehouse, semantic_layer, GROSS_SALES)
 
@@ -78,8 +84,7 @@ def test_a_currency_column_holding_a_null_is_not_proven(
         "UPDATE fct_order_line_item SET currency = NULL "
         "WHERE line_item_id = (SELECT MIN(line_item_id) FROM fct_order_line_item)"
     )
-    proven = dict(proven_currencies(fresh_warehouse, plan_of(semantic_layer, SALES_AND_TIPS)))
-    assert proven == {"order": "USD"}
+    assert proven(fresh_warehouse, semantic_layer, SALES_AND_TIPS) == {"order": "USD"}
     result = run_query(fresh_warehouse, semantic_layer, SALES_AND_TIPS)
     assert result.metrics[0].currency == "USD"  # the other rows' code; the NULL one adds none
 
@@ -110,12 +115,10 @@ def test_a_currency_committed_between_the_proof_and_the_query_sends_it_through_t
 ) -> None:
     """A sync on another connection commits a pound line right after the first reading of the
     statistics: the query then sees it, and without the second reading would add pence to cents."""
-    readings: list[tuple[tuple[str, str], ...]] = []
+    readings: list[CurrencyStatistics] = []
 
-    def read_then_let_a_sync_commit(
-        connection: duckdb.DuckDBPyConnection, plan: QueryPlan
-    ) -> tuple[tuple[str, str], ...]:
-        found = proven_currencies(connection, plan)
+    def read_then_let_a_sync_commit(connection: duckdb.DuckDBPyConnection, plan: QueryPlan) -> CurrencyStatistics:
+        found = currency_statistics(connection, plan)
         if not readings:
             sync = connection.cursor()
             sync.execute(ADD_A_POUND_LINE)
@@ -123,7 +126,24 @@ def test_a_currency_committed_between_the_proof_and_the_query_sends_it_through_t
         readings.append(found)
         return found
 
-    monkeypatch.setattr(runner, "proven_currencies", read_then_let_a_sync_commit)
+    monkeypatch.setattr(runner, "currency_statistics", read_then_let_a_sync_commit)
     with pytest.raises(SemanticQueryError, match=r"different currencies \['GBP', 'USD'\]"):
         run_query(fresh_warehouse, semantic_layer, GROSS_SALES)
-    assert readings[:2] == [(("order_line_item", "USD"),), ()]
+    assert [reading.proven for reading in readings[:2]] == [(("order_line_item", "USD"),), ()]
+
+
+def test_a_read_only_warehouse_says_so_with_its_statistics(
+    tmp_path: Path, warehouse: duckdb.DuckDBPyConnection, semantic_layer: SemanticLayer
+) -> None:
+    """Nothing can write to a database open read-only (the servers' snapshots), so one reading of
+    the statistics is enough there; a writable one is read again after the query."""
+    path = tmp_path / "shop.serving.duckdb"
+    writable = build_star_schema(duckdb.connect(str(path)))
+    assert currency_statistics(writable, plan_of(semantic_layer, GROSS_SALES)).read_only is False
+    writable.close()
+    snapshot = duckdb.connect(str(path), read_only=True)
+    statistics = currency_statistics(snapshot, plan_of(semantic_layer, GROSS_SALES))
+    assert statistics == CurrencyStatistics(proven=(("order_line_item", "USD"),), read_only=True)
+    answer = run_query(snapshot, semantic_layer, GROSS_SALES)
+    assert answer.rows == [[Decimal(ALL_GROSS_SALES_IN_CENTS) / 100]]
+    snapshot.close()

@@ -13,55 +13,83 @@ column has no NULL and its minimum equals its maximum, every row of that model h
 code; the compiler then writes the code as a constant and reads no row for it.
 
 :func:`~square_bi.semantic.runner.run_query` reads the statistics before the query (to write it)
-and again after it (to confirm no write added a currency while it ran).
+and, unless the database is read-only (as the servers' snapshots are: nothing can write to it while
+it is open), again after it, to confirm that no write added a currency while it ran.
 """
 
 from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 from sqlglot import exp
 
 from square_bi.semantic.model import SemanticModel
 from square_bi.semantic.plan import QueryPlan
-from square_bi.semantic.sql import table
 
-__all__ = ["STATISTICS_PREFIX_BYTES", "proven_currencies"]
+__all__ = ["STATISTICS_PREFIX_BYTES", "CurrencyStatistics", "currency_statistics"]
 
 STATISTICS_PREFIX_BYTES = 8
 """DuckDB keeps the first 8 bytes of a string column's minimum and maximum; only strings no
 longer than that are known exactly."""
 
 
-def proven_currencies(connection: duckdb.DuckDBPyConnection, plan: QueryPlan) -> tuple[tuple[str, str], ...]:
+@dataclass(frozen=True)
+class CurrencyStatistics:
+    proven: tuple[tuple[str, str], ...] = ()
     """``(semantic model, currency code)`` for each of the plan's money models whose every row
-    holds that one code, by the warehouse's statistics; models not proven are left out (checked
-    per row as before)."""
-    found: dict[str, str] = {}
+    holds that one code; models not proven are left out (checked per row)."""
+    read_only: bool = False
+    """The database is open read-only: no write can change it while the connection lives."""
+
+
+def currency_statistics(connection: duckdb.DuckDBPyConnection, plan: QueryPlan) -> CurrencyStatistics:
+    """What the warehouse's statistics prove about the currencies of the plan's money models, in
+    one statement (no table is scanned: ``stats()`` is answered while planning)."""
+    models: dict[str, tuple[SemanticModel, exp.Column]] = {}
     for node in plan.nodes:
         currency = node.currency
-        if currency is None or node.source.name in found:
-            continue
-        code = _single_value(connection, node.source, currency.expr)
-        if code is not None:
-            found[node.source.name] = code
-    return tuple(found.items())
-
-
-def _single_value(connection: duckdb.DuckDBPyConnection, model: SemanticModel, column: exp.Expr) -> str | None:
-    """The one value of ``column`` in every row of ``model``'s table, or ``None`` when its
-    statistics do not prove there is exactly one (or are not available)."""
-    if not isinstance(column, exp.Column) or column.table:
-        return None  # an expression's statistics are derived by the optimizer: keep the row check
-    statistics = exp.Anonymous(this="stats", expressions=[column.copy()])
-    sql = exp.select(statistics).from_(table(model, model.name)).limit(1).sql(dialect="duckdb")
+        if currency is None or not isinstance(currency.expr, exp.Column) or currency.expr.table:
+            continue  # an expression's statistics are derived by the optimizer: keep the row check
+        models.setdefault(node.source.name, (node.source, currency.expr))
+    if not models:
+        return CurrencyStatistics()
+    sql = _statistics_sql(tuple((model.schema, model.table, column.name) for model, column in models.values()))
     try:
         row = connection.execute(sql).fetchone()
     except duckdb.Error:
-        return None  # no such table yet, or a DuckDB without stats(): the query checks every row
-    found = row[0] if row else None  # no row: an empty table, nothing to prove
-    if not isinstance(found, dict) or found.get("has_null") is not False:
+        return CurrencyStatistics()  # no such table yet, or a DuckDB without stats(): check every row
+    if row is None:
+        return CurrencyStatistics()
+    read_only, *found = row
+    codes = [(name, _single_value(statistics)) for name, statistics in zip(models, found, strict=True)]
+    return CurrencyStatistics(
+        proven=tuple((name, code) for name, code in codes if code is not None), read_only=read_only is True
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _statistics_sql(columns: tuple[tuple[str, str, str], ...]) -> str:
+    """``SELECT <database is read-only>, (SELECT stats(<column>) FROM <schema>.<table> LIMIT 1), ...``
+    for each ``(schema, table, column)``; the text depends only on the layer, so it is cached."""
+    databases = exp.Table(this=exp.Anonymous(this="duckdb_databases"))
+    current = exp.EQ(this=exp.column("database_name"), expression=exp.CurrentDatabase())
+    select = exp.select(exp.select(exp.column("readonly")).from_(databases).where(current).subquery())
+    for schema, table, column in columns:
+        statistics = exp.Anonymous(this="stats", expressions=[exp.column(exp.to_identifier(column))])
+        source = exp.Table(this=exp.to_identifier(table), db=exp.to_identifier(schema))
+        select.select(exp.select(statistics).from_(source).limit(1).subquery(), copy=False)
+    return select.sql(dialect="duckdb")
+
+
+def _single_value(statistics: Any) -> str | None:
+    """The one value the statistics of a string column allow, or ``None`` when they allow more
+    (or a NULL, or are not DuckDB's statistics struct)."""
+    if not isinstance(statistics, dict) or statistics.get("has_null") is not False:
         return None
-    lowest, highest, longest = found.get("min"), found.get("max"), found.get("max_string_length")
+    lowest, highest, longest = statistics.get("min"), statistics.get("max"), statistics.get("max_string_length")
     if not isinstance(lowest, str) or lowest != highest:
         return None
     if not isinstance(longest, int) or longest > STATISTICS_PREFIX_BYTES:

@@ -21,11 +21,11 @@ and ``MAX`` of the codes' hashes (a numeric check, far cheaper than text ``MIN``
 The check and the numbers come from the same statement, so they cannot disagree. Where the
 warehouse's column statistics prove that all of a model's rows hold one currency, the compiler
 writes that code as a constant instead of checking every row
-(:mod:`square_bi.semantic.proven_currency`). The statistics are read before the query and again
-after it: DuckDB's statistics only widen as rows are committed, and every row the query saw was
-committed before it started, so when the second reading still proves the same currencies, so did
-the query's rows; when it does not (a write on another connection added a currency meanwhile), the
-query runs again with the per-row check.
+(:mod:`square_bi.semantic.proven_currency`). The statistics are read before the query and, unless
+the database is read-only, again after it: DuckDB's statistics only widen as rows are committed,
+and every row the query saw was committed before it started, so when the second reading still
+proves the same currencies, so did the query's rows; when it does not (a write on another
+connection added a currency meanwhile), the query runs again with the per-row check.
 
 :attr:`QueryResult.sql` is the statement that ran: valid DuckDB SQL whose money columns are whole
 minor units (each commented so), followed by the currency columns.
@@ -48,7 +48,7 @@ from square_bi.semantic.errors import SemanticQueryError
 from square_bi.semantic.model import DUNDER, METRIC_TIME, MetricType, SemanticLayer, TimeGrain, Unit
 from square_bi.semantic.money import to_major_units
 from square_bi.semantic.plan import PlannedMetric, QueryPlan, plan_query
-from square_bi.semantic.proven_currency import proven_currencies
+from square_bi.semantic.proven_currency import currency_statistics
 from square_bi.semantic.query import MetricQuery
 from square_bi.semantic.resolve import resolve_query
 
@@ -93,14 +93,16 @@ def run_query(connection: duckdb.DuckDBPyConnection, layer: SemanticLayer, query
     """Resolve (names checked before any SQL), compile, execute, then put money in major units.
 
     Runs read-only statements on ``connection`` (the query, and a look at its currency columns'
-    statistics before and after it); give each thread its own cursor (``connection.cursor()``).
-    Raises :class:`SemanticQueryError` when a result row would add up money in several currencies.
+    statistics before it, and after it unless the database is read-only); give each thread its
+    own cursor (``connection.cursor()``). Raises :class:`SemanticQueryError` when a result row
+    would add up money in several currencies.
     """
     plan = plan_query(layer, resolve_query(layer, query))
-    proven = proven_currencies(connection, plan)
+    before = currency_statistics(connection, plan)
+    proven = before.proven
     sql, raw_columns, raw_rows = _run(connection, dataclasses.replace(plan, proven_currencies=proven))
-    if proven and proven_currencies(connection, plan) != proven:  # a write changed them meanwhile
-        proven = ()
+    if proven and not before.read_only and currency_statistics(connection, plan).proven != proven:
+        proven = ()  # a write on another connection changed the currencies while the query ran
         sql, raw_columns, raw_rows = _run(connection, plan)
     plan = dataclasses.replace(plan, proven_currencies=proven)
     money = _Money(plan, raw_columns, raw_rows)
