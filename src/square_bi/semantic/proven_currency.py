@@ -26,7 +26,6 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from square_bi.semantic.model import SemanticModel
 from square_bi.semantic.plan import QueryPlan
 
 __all__ = ["STATISTICS_PREFIX_BYTES", "CurrencyStatistics", "currency_statistics"]
@@ -46,42 +45,38 @@ class CurrencyStatistics:
 
 
 def currency_statistics(connection: duckdb.DuckDBPyConnection, plan: QueryPlan) -> CurrencyStatistics:
-    """What the warehouse's statistics prove about the currencies of the plan's money models, in
-    one statement (no table is scanned: ``stats()`` is answered while planning)."""
-    models: dict[str, tuple[SemanticModel, exp.Column]] = {}
+    """What the warehouse's statistics prove about the currencies of the plan's money models: one
+    short statement per model (``stats()`` is answered while planning; the scan stops at one row)."""
+    proven: dict[str, str] = {}
+    read_only = False
     for node in plan.nodes:
-        currency = node.currency
+        currency, model = node.currency, node.source
         if currency is None or not isinstance(currency.expr, exp.Column) or currency.expr.table:
             continue  # an expression's statistics are derived by the optimizer: keep the row check
-        models.setdefault(node.source.name, (node.source, currency.expr))
-    if not models:
-        return CurrencyStatistics()
-    sql = _statistics_sql(tuple((model.schema, model.table, column.name) for model, column in models.values()))
-    try:
-        row = connection.execute(sql).fetchone()
-    except duckdb.Error:
-        return CurrencyStatistics()  # no such table yet, or a DuckDB without stats(): check every row
-    if row is None:
-        return CurrencyStatistics()
-    read_only, *found = row
-    codes = [(name, _single_value(statistics)) for name, statistics in zip(models, found, strict=True)]
-    return CurrencyStatistics(
-        proven=tuple((name, code) for name, code in codes if code is not None), read_only=read_only is True
-    )
+        if model.name in proven:
+            continue
+        try:
+            row = connection.execute(_statistics_sql(model.schema, model.table, currency.expr.name)).fetchone()
+        except duckdb.Error:
+            continue  # no such table yet, or a DuckDB without stats(): check every row
+        if row is None:
+            continue  # an empty table: nothing to prove
+        statistics, access_mode = row
+        read_only = read_only or access_mode == "read_only"
+        code = _single_value(statistics)
+        if code is not None:
+            proven[model.name] = code
+    return CurrencyStatistics(proven=tuple(proven.items()), read_only=read_only)
 
 
 @functools.lru_cache(maxsize=256)
-def _statistics_sql(columns: tuple[tuple[str, str, str], ...]) -> str:
-    """``SELECT <database is read-only>, (SELECT stats(<column>) FROM <schema>.<table> LIMIT 1), ...``
-    for each ``(schema, table, column)``; the text depends only on the layer, so it is cached."""
-    databases = exp.Table(this=exp.Anonymous(this="duckdb_databases"))
-    current = exp.EQ(this=exp.column("database_name"), expression=exp.CurrentDatabase())
-    select = exp.select(exp.select(exp.column("readonly")).from_(databases).where(current).subquery())
-    for schema, table, column in columns:
-        statistics = exp.Anonymous(this="stats", expressions=[exp.column(exp.to_identifier(column))])
-        source = exp.Table(this=exp.to_identifier(table), db=exp.to_identifier(schema))
-        select.select(exp.select(statistics).from_(source).limit(1).subquery(), copy=False)
-    return select.sql(dialect="duckdb")
+def _statistics_sql(schema: str, table: str, column: str) -> str:
+    """``SELECT stats(<column>), current_setting('access_mode') FROM <schema>.<table> LIMIT 1``;
+    the text depends only on the layer, so it is made once."""
+    statistics = exp.Anonymous(this="stats", expressions=[exp.column(exp.to_identifier(column))])
+    access_mode = exp.Anonymous(this="current_setting", expressions=[exp.Literal.string("access_mode")])
+    source = exp.Table(this=exp.to_identifier(table), db=exp.to_identifier(schema))
+    return exp.select(statistics, access_mode).from_(source).limit(1).sql(dialect="duckdb")
 
 
 def _single_value(statistics: Any) -> str | None:
