@@ -17,9 +17,10 @@ Period over period of one fact without a date range is cheaper: the fact is aggr
 the result joined to itself (:func:`_offsets_from_one_aggregate`).
 
 Money comes out as whole minor units (``DECIMAL(38, 0)``), followed by each node's currency code
-and ``MIN`` / ``MAX`` of its codes' hashes; :func:`~square_bi.semantic.runner.run_query` refuses
-rows holding several currencies, scales each row by its currency (:mod:`square_bi.semantic.money`)
-and strips those columns.
+and ``MIN`` / ``MAX`` of its codes' hashes (the code itself, three times, as a constant where the
+warehouse proves the node's model is in one currency: :mod:`square_bi.semantic.proven_currency`);
+:func:`~square_bi.semantic.runner.run_query` refuses rows holding several currencies, scales each
+row by its currency (:mod:`square_bi.semantic.money`) and strips those columns.
 """
 
 from __future__ import annotations

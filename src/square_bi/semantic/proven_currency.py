@@ -3,8 +3,9 @@
 Each money node of a query returns, per result row, its currency code and whether the row holds
 one currency (``ANY_VALUE`` of the code, ``MIN`` / ``MAX`` of its hash: see
 :func:`~square_bi.semantic.nodes.currency_aggregates`), computed over every fact row the query
-reads. On a 5M-line fact that check costs as much as a cheap query's own aggregates (up to half of
-its time in ``bench/bench_semantic.py``), and most merchants sell in a single currency.
+reads. On a 5M-line fact that check is up to a third of a cheap query's time (``bench/
+bench_semantic.py``, two facts by location: 1.55x the hand-written SQL with it, 1.1x without), and
+most merchants sell in a single currency.
 
 DuckDB already knows when that is so: it keeps statistics of every column (minimum, maximum,
 longest string, whether NULLs occur), widened as rows are committed and never narrowed (they stay
