@@ -46,13 +46,14 @@ def test_a_warehouse_in_one_currency_proves_it_for_each_fact(
     assert proven(warehouse, semantic_layer, SALES_AND_TIPS) == {"order_line_item": "USD", "order": "USD"}
 
 
-def test_a_proven_currency_is_written_as_a_constant_and_no_row_is_hashed(
+def test_money_all_proven_in_one_currency_needs_no_currency_column_and_no_row_is_hashed(
     warehouse: duckdb.DuckDBPyConnection, semantic_layer: SemanticLayer
 ) -> None:
     result = run_query(warehouse, semantic_layer, SALES_AND_TIPS)
     assert "HASH(" not in result.sql
-    assert "'USD' AS __order_line_item__currency" in result.sql
-    assert result.metrics[0].currency == "USD"
+    columns = [column[0] for column in warehouse.execute(result.sql).description or []]
+    assert columns == ["location__name", "gross_sales", "tips"]
+    assert [m.currency for m in result.metrics] == ["USD", "USD"]
     assert sum(row[1] for row in result.rows) == Decimal(ALL_GROSS_SALES_IN_CENTS) / 100
 
 
@@ -86,7 +87,10 @@ def test_a_currency_column_holding_a_null_is_not_proven(
     )
     assert proven(fresh_warehouse, semantic_layer, SALES_AND_TIPS) == {"order": "USD"}
     result = run_query(fresh_warehouse, semantic_layer, SALES_AND_TIPS)
+    assert "'USD' AS __order__currency" in result.sql  # the proven model's code, a constant
+    assert "HASH(" in result.sql  # the other's, checked row by row
     assert result.metrics[0].currency == "USD"  # the other rows' code; the NULL one adds none
+    assert sum(row[1] for row in result.rows) == Decimal(ALL_GROSS_SALES_IN_CENTS) / 100
 
 
 def test_a_query_inside_the_callers_transaction_leaves_it_open_and_uncommitted(

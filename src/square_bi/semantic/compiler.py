@@ -196,7 +196,10 @@ def select_metrics(select: exp.Select, plan: QueryPlan) -> exp.Select:
 
 
 def select_currencies(select: exp.Select, plan: QueryPlan) -> exp.Select:
-    """Each money node's currency code and ``MIN`` / ``MAX`` of its hashes after the metrics."""
+    """Each money node's currency code and ``MIN`` / ``MAX`` of its hashes after the metrics; none
+    when the warehouse proves all the money in one currency (the plan knows it)."""
+    if plan.one_proven_currency is not None:
+        return select
     columns = [_id(c) for node in plan.nodes if node.currency is not None for c in node.currency_columns]
     return select.select(*columns, copy=False) if columns else select
 

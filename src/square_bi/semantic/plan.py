@@ -178,6 +178,13 @@ class QueryPlan:
         return dict(self.proven_currencies).get(model)
 
     @property
+    def one_proven_currency(self) -> str | None:
+        """The currency of all the money when the warehouse proves every money model in the same
+        one: the query then returns no currency columns at all, and each row's money is in it."""
+        codes = {self.proven_currency(node.source.name) for node in self.nodes if node.currency is not None}
+        return next(iter(codes)) if len(codes) == 1 else None
+
+    @property
     def source(self) -> SemanticModel:
         return self.nodes[0].source
 

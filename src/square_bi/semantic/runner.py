@@ -21,7 +21,8 @@ and ``MAX`` of the codes' hashes (a numeric check, far cheaper than text ``MIN``
 The check and the numbers come from the same statement, so they cannot disagree. Where the
 warehouse's column statistics prove that all of a model's rows hold one currency, the compiler
 writes that code as a constant instead of checking every row
-(:mod:`square_bi.semantic.proven_currency`). The statistics are read before the query and, unless
+(:mod:`square_bi.semantic.proven_currency`), and when they prove all of a query's money in the
+same currency, the query returns no currency columns at all. The statistics are read before the query and, unless
 the database is read-only, again after it: DuckDB's statistics only widen as rows are committed,
 and every row the query saw was committed before it started, so when the second reading still
 proves the same currencies, so did the query's rows; when it does not (a write on another
@@ -156,7 +157,7 @@ class _Money:
         self.triples = [
             tuple(self.columns.index(c) for c in node.currency_columns)
             for node in plan.nodes
-            if node.currency is not None
+            if node.currency is not None and plan.one_proven_currency is None
         ]
         self.hidden = [index for triple in self.triples for index in triple]
         self.mixed: list[list[Any]] = []
@@ -201,6 +202,8 @@ class _Money:
         return notes
 
     def _row_code(self, row: list[Any]) -> str | None:
+        if self.plan.one_proven_currency is not None:
+            return self.plan.one_proven_currency  # no currency columns: proven for every row
         codes: set[str] = set()
         several = False
         for code, low, high in self.triples:
