@@ -16,9 +16,10 @@ the data ends) are dropped. Ratio and derived metrics are computed on the combin
 Period over period of one fact without a date range is cheaper: the fact is aggregated once and
 the result joined to itself (:func:`_offsets_from_one_aggregate`).
 
-Money comes out as whole minor units (``DECIMAL(38, 0)``), followed by each node's currency code
-and ``MIN`` / ``MAX`` of its codes' hashes (the code itself, three times, as a constant where the
-warehouse proves the node's model is in one currency: :mod:`square_bi.semantic.proven_currency`);
+Money comes out as whole minor units (:func:`~square_bi.semantic.money.to_minor_units`), followed
+by each node's currency code and ``MIN`` / ``MAX`` of its codes' hashes (the code itself, three
+times, as a constant where the warehouse proves the node's model is in one currency; no currency
+columns at all when it proves all of them in the same one: :mod:`square_bi.semantic.proven_currency`);
 :func:`~square_bi.semantic.runner.run_query` refuses rows holding several currencies, scales each
 row by its currency (:mod:`square_bi.semantic.money`) and strips those columns.
 """

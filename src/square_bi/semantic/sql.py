@@ -6,7 +6,7 @@ from sqlglot import exp
 
 from square_bi.semantic.errors import UnsupportedQueryError
 from square_bi.semantic.model import AggregationType, Measure, SemanticModel, TimeGrain, Unit
-from square_bi.semantic.money import to_minor_units
+from square_bi.semantic.money import is_minor_units, portable_minor_units, to_minor_units
 
 __all__ = [
     "CURRENCY_HASH",
@@ -64,7 +64,7 @@ def truncate_to_grain(expression: exp.Expr, grain: TimeGrain | None, declared: T
 
 
 def aggregate(measure: Measure, alias: str) -> exp.Expr:
-    """The measure's aggregate over ``alias``; money as whole minor units (``DECIMAL(38, 0)``).
+    """The measure's aggregate over ``alias``; money as whole minor units (:func:`to_minor_units`).
 
     Money is scaled to major units per row, by the row's currency, after the query ran
     (:mod:`square_bi.semantic.money`).
@@ -112,16 +112,26 @@ def _is_currency_hash(node: exp.Expr) -> bool:
 
 
 def for_dialect(expression: exp.Expr, dialect: str) -> exp.Expr:
-    """``expression`` with our currency ``HASH`` written the way ``dialect`` can run it.
+    """``expression`` with our currency ``HASH`` and minor-unit casts written the way ``dialect``
+    can run them.
 
     ``HASH(x)`` in DuckDB, Snowflake and Databricks; BigQuery's ``FARM_FINGERPRINT(x)``; elsewhere
-    ``x`` itself (``MIN`` and ``MAX`` of the text: slower, equally exact).
+    ``x`` itself (``MIN`` and ``MAX`` of the text: slower, equally exact). Money in minor units is
+    DuckDB's ``CAST(ROUND(x) AS HUGEINT)``, ``CAST(x AS DECIMAL(38, 0))`` elsewhere
+    (:func:`~square_bi.semantic.money.to_minor_units`). DuckDB's tree is returned as it is.
     """
-    if dialect in _HASH_DIALECTS or not any(_is_currency_hash(n) for n in expression.find_all(exp.Anonymous)):
+    if dialect == "duckdb":
+        return expression
+    swap_hashes = dialect not in _HASH_DIALECTS and any(
+        _is_currency_hash(n) for n in expression.find_all(exp.Anonymous)
+    )
+    if not swap_hashes and not any(is_minor_units(n) for n in expression.find_all(exp.Cast)):
         return expression
 
     def swap(node: exp.Expr) -> exp.Expr:
-        if not _is_currency_hash(node):
+        if is_minor_units(node):
+            return portable_minor_units(node)
+        if not swap_hashes or not _is_currency_hash(node):
             return node
         if dialect == "bigquery":
             return exp.FarmFingerprint(expressions=[node.expressions[0].copy()])
