@@ -18,6 +18,7 @@ from square_bi.semantic import (
     run_query,
     to_sql,
 )
+from square_bi.semantic.sql import for_dialect
 
 
 def tables_of(select: exp.Select) -> dict[str, str]:
@@ -132,13 +133,20 @@ def test_metric_time_by_week_truncates_business_date_to_a_date(semantic_layer: S
     assert (trunc.this.table, trunc.this.name) == ("order_line_item", "business_date")
 
 
-def test_money_leaves_sql_as_whole_minor_units_in_a_decimal_cast(semantic_layer: SemanticLayer) -> None:
+def test_money_leaves_duckdb_as_whole_minor_units_in_a_rounded_hugeint(semantic_layer: SemanticLayer) -> None:
     select = compile_query(semantic_layer, MetricQuery(metrics=["gross_sales"]))
+    money = node_of(select).expressions[0].this
+    assert isinstance(money, exp.Cast) and money.to.is_type(exp.DataType.Type.INT128)
+    assert isinstance(money.this, exp.Round) and isinstance(money.this.this, exp.Sum)
+    assert not list(select.find_all(exp.Mul)) and not list(select.find_all(exp.Div))
+
+
+def test_money_leaves_other_dialects_as_whole_minor_units_in_a_decimal_cast(semantic_layer: SemanticLayer) -> None:
+    select = for_dialect(compile_query(semantic_layer, MetricQuery(metrics=["gross_sales"])), "postgres")
     money = node_of(select).expressions[0].this
     assert isinstance(money, exp.Cast) and money.to.is_type(exp.DataType.Type.DECIMAL)
     assert [param.this for param in money.to.expressions] == [exp.Literal.number(38), exp.Literal.number(0)]
     assert isinstance(money.this, exp.Sum)
-    assert not list(select.find_all(exp.Mul)) and not list(select.find_all(exp.Div))
 
 
 def test_the_sql_says_money_columns_are_minor_units(semantic_layer: SemanticLayer) -> None:

@@ -205,13 +205,13 @@ def test_top_locations_by_gross_sales_with_a_limit(
 # -- what the result says about itself --------------------------------------------------------
 
 
-def test_duckdb_types_money_as_whole_decimal_minor_units_not_double(
+def test_duckdb_types_money_as_whole_minor_units_in_a_hugeint_not_double(
     warehouse: duckdb.DuckDBPyConnection, semantic_layer: SemanticLayer
 ) -> None:
     compiled = compile_query(semantic_layer, MetricQuery(metrics=["gross_sales"], group_by=["location__name"]))
     typeof = exp.select(exp.func("typeof", exp.column("gross_sales"))).distinct().from_(compiled.subquery("q"))
     [(money_type,)] = warehouse.execute(to_sql(typeof)).fetchall()
-    assert money_type == "DECIMAL(38,0)"
+    assert money_type == "HUGEINT"
 
 
 def test_the_result_carries_metric_metadata_with_the_currency(

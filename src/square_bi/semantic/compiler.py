@@ -16,10 +16,12 @@ the data ends) are dropped. Ratio and derived metrics are computed on the combin
 Period over period of one fact without a date range is cheaper: the fact is aggregated once and
 the result joined to itself (:func:`_offsets_from_one_aggregate`).
 
-Money comes out as whole minor units (``DECIMAL(38, 0)``), followed by each node's currency code
-and ``MIN`` / ``MAX`` of its codes' hashes; :func:`~square_bi.semantic.runner.run_query` refuses
-rows holding several currencies, scales each row by its currency (:mod:`square_bi.semantic.money`)
-and strips those columns.
+Money comes out as whole minor units (:func:`~square_bi.semantic.money.to_minor_units`), followed
+by each node's currency code and ``MIN`` / ``MAX`` of its codes' hashes (the code itself, three
+times, as a constant where the warehouse proves the node's model is in one currency; no currency
+columns at all when it proves all of them in the same one: :mod:`square_bi.semantic.proven_currency`);
+:func:`~square_bi.semantic.runner.run_query` refuses rows holding several currencies, scales each
+row by its currency (:mod:`square_bi.semantic.money`) and strips those columns.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from square_bi.semantic.nodes import node_select
 from square_bi.semantic.plan import Leaf, QueryPlan, plan_query
 from square_bi.semantic.query import MetricQuery
 from square_bi.semantic.resolve import resolve_query
-from square_bi.semantic.sql import alias_id, for_dialect
+from square_bi.semantic.sql import alias_id, aliased, for_dialect
 
 __all__ = ["PASSES", "SelectPass", "build_select", "compile_query", "to_sql"]
 
@@ -85,7 +87,9 @@ def _offsets_from_one_aggregate(select: exp.Select, plan: QueryPlan) -> exp.Sele
     measures = {leaf.measure.name: leaf.measure for node in (base, *offsets) for leaf in node.leaves}
     merged = dataclasses.replace(base, leaves=[Leaf(name, measure) for name, measure in measures.items()])
     cte = alias_id("base")
-    select.with_(cte, as_=node_select(merged, plan.time_spine, None, None, exact=plan.exact_currencies), copy=False)
+    proven = plan.proven_currency(base.source.name)
+    base_select = node_select(merged, plan.time_spine, None, None, exact=plan.exact_currencies, proven=proven)
+    select.with_(cte, as_=base_select, copy=False)
 
     def read(table: str, column: str) -> exp.Column:
         return exp.column(exp.to_identifier(column), table=alias_id(table))
@@ -94,13 +98,13 @@ def _offsets_from_one_aggregate(select: exp.Select, plan: QueryPlan) -> exp.Sele
     columns += [read("cur", leaf.column) for leaf in base.leaves]
     if base.currency is not None:
         columns += [read("cur", c) for c in merged.currency_columns]
-    combined = exp.select().from_(exp.Table(this=cte.copy(), alias=exp.TableAlias(this=alias_id("cur"))))
+    combined = exp.select().from_(exp.Table(this=cte.copy(), alias=exp.TableAlias(this=alias_id("cur"))), copy=False)
     for index, node in enumerate(offsets):
         prev = f"prev_{index}"
-        columns += [exp.alias_(read(prev, leaf.measure.name), leaf.column) for leaf in node.leaves]
+        columns += [aliased(read(prev, leaf.measure.name), leaf.column) for leaf in node.leaves]
         if node.currency is not None:
             names = zip(merged.currency_columns, node.currency_columns, strict=True)
-            columns += [exp.alias_(read(prev, source), name) for source, name in names]
+            columns += [aliased(read(prev, source), name) for source, name in names]
         assert node.key.offset is not None
         shift = node.key.offset
         on: list[exp.Expr] = []
@@ -117,10 +121,13 @@ def _offsets_from_one_aggregate(select: exp.Select, plan: QueryPlan) -> exp.Sele
             else:
                 on.append(exp.NullSafeEQ(this=read(prev, dimension.name), expression=read("cur", dimension.name)))
         combined = combined.join(
-            exp.Table(this=cte.copy(), alias=exp.TableAlias(this=alias_id(prev))), on=exp.and_(*on), join_type="LEFT"
+            exp.Table(this=cte.copy(), alias=exp.TableAlias(this=alias_id(prev))),
+            on=exp.and_(*on),
+            join_type="LEFT",
+            copy=False,
         )
-    combined = combined.select(*columns)
-    return select.from_(combined.subquery(alias_id(COMBINED)), copy=False)
+    combined = combined.select(*columns, copy=False)
+    return select.from_(combined.subquery(alias_id(COMBINED), copy=False), copy=False)
 
 
 def from_nodes(select: exp.Select, plan: QueryPlan) -> exp.Select:
@@ -130,32 +137,44 @@ def from_nodes(select: exp.Select, plan: QueryPlan) -> exp.Select:
     if derived is not None:
         return derived
     subqueries = [
-        node_select(node, plan.time_spine, plan.start, plan.end, exact=plan.exact_currencies) for node in plan.nodes
+        node_select(
+            node,
+            plan.time_spine,
+            plan.start,
+            plan.end,
+            exact=plan.exact_currencies,
+            proven=plan.proven_currency(node.source.name),
+        )
+        for node in plan.nodes
     ]
     if len(subqueries) == 1:
-        return select.from_(subqueries[0].subquery(alias_id(plan.nodes[0].alias)), copy=False)
+        return select.from_(subqueries[0].subquery(alias_id(plan.nodes[0].alias), copy=False), copy=False)
     values = _value_columns(plan)
     has_offset = any(n.key.offset is not None for n in plan.nodes) and any(n.key.offset is None for n in plan.nodes)
     branches: list[exp.Select] = []
     for index, subquery in enumerate(subqueries):
         columns: list[exp.Expr] = [_id(name) for name in plan.dimensions]
-        columns += [_id(c) if i == index else exp.alias_(exp.Null(), c) for i, c in values]
+        columns += [_id(c) if i == index else aliased(exp.Null(), c) for i, c in values]
         if has_offset:
             present = 0 if plan.nodes[index].key.offset is not None else 1
-            columns.append(exp.alias_(exp.Literal.number(present), PRESENT))
-        branches.append(exp.select(*columns).from_(subquery.subquery(alias_id(plan.nodes[index].alias))))
+            columns.append(aliased(exp.Literal.number(present), PRESENT))
+        node_alias = alias_id(plan.nodes[index].alias)
+        branches.append(exp.select(*columns, copy=False).from_(subquery.subquery(node_alias, copy=False), copy=False))
     union: exp.Query = branches[0]
     for branch in branches[1:]:
-        union = exp.union(union, branch, distinct=False)
+        union = exp.union(union, branch, distinct=False, copy=False)
     combined = exp.select(
         *(_id(name) for name in plan.dimensions),
-        *(exp.alias_(exp.Max(this=_id(c)), c) for _, c in values),
-    ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=alias_id("nodes"))))
+        *(aliased(exp.Max(this=_id(c)), c) for _, c in values),
+        copy=False,
+    ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=alias_id("nodes"))), copy=False)
     if plan.dimensions:
-        combined = combined.group_by(*(_id(name) for name in plan.dimensions))
+        combined = combined.group_by(*(_id(name) for name in plan.dimensions), copy=False)
     if has_offset:
-        combined = combined.having(exp.EQ(this=exp.Max(this=_id(PRESENT)), expression=exp.Literal.number(1)))
-    return select.from_(combined.subquery(alias_id(COMBINED)), copy=False)
+        combined = combined.having(
+            exp.EQ(this=exp.Max(this=_id(PRESENT)), expression=exp.Literal.number(1)), copy=False
+        )
+    return select.from_(combined.subquery(alias_id(COMBINED), copy=False), copy=False)
 
 
 def select_dimensions(select: exp.Select, plan: QueryPlan) -> exp.Select:
@@ -170,7 +189,7 @@ def select_metrics(select: exp.Select, plan: QueryPlan) -> exp.Select:
         value = metric.expression.copy()
         if metric.metric.unit is Unit.MONEY and not isinstance(value, exp.Column):
             value = to_minor_units(value)
-        column = exp.alias_(value, metric.name)
+        column = aliased(value, metric.name)
         if metric.metric.unit is Unit.MONEY and metric.money_measures:
             column.add_comments(["whole minor units (e.g. cents) of the row's currency"])
         columns.append(column)
@@ -178,7 +197,10 @@ def select_metrics(select: exp.Select, plan: QueryPlan) -> exp.Select:
 
 
 def select_currencies(select: exp.Select, plan: QueryPlan) -> exp.Select:
-    """Each money node's currency code and ``MIN`` / ``MAX`` of its hashes after the metrics."""
+    """Each money node's currency code and ``MIN`` / ``MAX`` of its hashes after the metrics; none
+    when the warehouse proves all the money in one currency (the plan knows it)."""
+    if plan.one_proven_currency is not None:
+        return select
     columns = [_id(c) for node in plan.nodes if node.currency is not None for c in node.currency_columns]
     return select.select(*columns, copy=False) if columns else select
 

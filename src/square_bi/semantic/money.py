@@ -2,10 +2,10 @@
 
 Scaling happens in two steps, so that each row can be in its own currency:
 
-1. In SQL, a money aggregate stays in whole minor units: ``CAST(SUM(x) AS DECIMAL(38, 0))``
-   (:func:`to_minor_units`; an average is rounded to a whole minor unit by the same cast). The
-   compiled query also returns each group's currency (and whether it holds one), so no second
-   query is needed.
+1. In SQL, a money aggregate stays in whole minor units: ``CAST(ROUND(SUM(x)) AS HUGEINT)`` in
+   DuckDB, ``CAST(SUM(x) AS DECIMAL(38, 0))`` elsewhere (:func:`to_minor_units`; an average is
+   rounded to a whole minor unit). The compiled query also returns each group's currency (and
+   whether it holds one), so no second query is needed.
 2. In Python, :func:`to_major_units` moves the decimal point by the row's currency's digits:
    ``18549`` cents -> ``Decimal("185.49")``, ``18549`` yen -> ``Decimal("18549")``, exactly, with
    the currency's own number of places (a DuckDB DECIMAL column has one scale for all its rows,
@@ -19,7 +19,15 @@ from typing import Any
 
 from sqlglot import exp
 
-__all__ = ["decimal_type", "minor_unit_digits", "to_major_units", "to_minor_units"]
+__all__ = [
+    "MINOR_UNITS",
+    "decimal_type",
+    "is_minor_units",
+    "minor_unit_digits",
+    "portable_minor_units",
+    "to_major_units",
+    "to_minor_units",
+]
 
 DEFAULT_MINOR_UNIT_DIGITS = 2
 DECIMAL_PRECISION = 38
@@ -70,13 +78,32 @@ def decimal_type(scale: int, precision: int = DECIMAL_PRECISION) -> exp.DataType
     )
 
 
-def to_minor_units(aggregate: exp.Expr) -> exp.Expr:
-    """``CAST(aggregate AS DECIMAL(38, 0))``: an aggregate of minor units as an exact whole number.
+MINOR_UNITS = "square_bi_minor_units"
+"""``meta`` key marking the cast :func:`to_minor_units` makes (rewritten per dialect)."""
 
-    Sums, minimums and maximums of BIGINT are whole already; an average (DOUBLE) is rounded to the
-    nearest minor unit, as the currency itself would.
+
+def to_minor_units(aggregate: exp.Expr) -> exp.Expr:
+    """``CAST(ROUND(aggregate) AS HUGEINT)``: an aggregate of minor units as an exact whole number.
+
+    Sums, minimums and maximums of BIGINT are whole already (``ROUND`` leaves them so); an average
+    (DOUBLE) is rounded to the nearest minor unit, half away from zero, as the currency itself
+    would. DuckDB hands a HUGEINT to Python as an ``int``, far cheaper to fetch than a DECIMAL's
+    ``Decimal``; other dialects get the portable ``CAST(aggregate AS DECIMAL(38, 0))``, which
+    rounds the same way (:func:`portable_minor_units`, applied by
+    :func:`square_bi.semantic.sql.for_dialect`).
     """
-    return exp.cast(aggregate, decimal_type(0))
+    cast = exp.cast(exp.Round(this=aggregate), exp.DataType.Type.INT128)
+    cast.meta[MINOR_UNITS] = True
+    return cast
+
+
+def is_minor_units(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Cast) and bool(node.meta.get(MINOR_UNITS))
+
+
+def portable_minor_units(cast: exp.Expr) -> exp.Expr:
+    """A :func:`to_minor_units` cast as ``CAST(aggregate AS DECIMAL(38, 0))`` (any dialect)."""
+    return exp.cast(cast.this.this.copy(), decimal_type(0))
 
 
 def to_major_units(minor: Any, currency: str | None) -> Decimal | None:

@@ -169,6 +169,20 @@ class QueryPlan:
     exact_currencies: bool = False
     """Currency columns as ``MIN`` / ``MAX`` of the codes themselves, not of their hashes (slower;
     used only to name the currencies of a refused row)."""
+    proven_currencies: tuple[tuple[str, str], ...] = ()
+    """``(semantic model, code)``: models whose every row the warehouse proves holds that one
+    currency (:mod:`square_bi.semantic.proven_currency`); their currency columns are the code as a
+    constant, not computed from each row."""
+
+    def proven_currency(self, model: str) -> str | None:
+        return dict(self.proven_currencies).get(model)
+
+    @property
+    def one_proven_currency(self) -> str | None:
+        """The currency of all the money when the warehouse proves every money model in the same
+        one: the query then returns no currency columns at all, and each row's money is in it."""
+        codes = {self.proven_currency(node.source.name) for node in self.nodes if node.currency is not None}
+        return next(iter(codes)) if len(codes) == 1 else None
 
     @property
     def source(self) -> SemanticModel:

@@ -18,8 +18,15 @@ and ``MAX`` of the codes' hashes (a numeric check, far cheaper than text ``MIN``
   columns are then as they always were; :attr:`MetricInfo.currency` names the code) and when the
   query groups by the currency itself (``order_line_item__currency`` already says it).
 
-The check and the numbers come from the same statement, so they cannot disagree (no separate
-look at the data's currencies that a sync could change in between).
+The check and the numbers come from the same statement, so they cannot disagree. Where the
+warehouse's column statistics prove that all of a model's rows hold one currency, the compiler
+writes that code as a constant instead of checking every row
+(:mod:`square_bi.semantic.proven_currency`), and when they prove all of a query's money in the
+same currency, the query returns no currency columns at all. The statistics are read before the query and, unless
+the database is read-only, again after it: DuckDB's statistics only widen as rows are committed,
+and every row the query saw was committed before it started, so when the second reading still
+proves the same currencies, so did the query's rows; when it does not (a write on another
+connection added a currency meanwhile), the query runs again with the per-row check.
 
 :attr:`QueryResult.sql` is the statement that ran: valid DuckDB SQL whose money columns are whole
 minor units (each commented so), followed by the currency columns.
@@ -42,6 +49,7 @@ from square_bi.semantic.errors import SemanticQueryError
 from square_bi.semantic.model import DUNDER, METRIC_TIME, MetricType, SemanticLayer, TimeGrain, Unit
 from square_bi.semantic.money import to_major_units
 from square_bi.semantic.plan import PlannedMetric, QueryPlan, plan_query
+from square_bi.semantic.proven_currency import currency_statistics
 from square_bi.semantic.query import MetricQuery
 from square_bi.semantic.resolve import resolve_query
 
@@ -85,18 +93,23 @@ class QueryResult(BaseModel):
 def run_query(connection: duckdb.DuckDBPyConnection, layer: SemanticLayer, query: MetricQuery) -> QueryResult:
     """Resolve (names checked before any SQL), compile, execute, then put money in major units.
 
-    Runs one read-only statement on ``connection``; give each thread its own cursor
-    (``connection.cursor()``). Raises :class:`SemanticQueryError` when a result row would add up
-    money in several currencies.
+    Runs read-only statements on ``connection`` (the query, and a look at its currency columns'
+    statistics before it, and after it unless the database is read-only); give each thread its
+    own cursor (``connection.cursor()``). Raises :class:`SemanticQueryError` when a result row
+    would add up money in several currencies.
     """
     plan = plan_query(layer, resolve_query(layer, query))
-    sql = to_sql(build_select(plan))
-    cursor = _execute(connection, sql)
-    money = _Money(plan, [column[0] for column in cursor.description or []], cursor.fetchall())
+    before = currency_statistics(connection, plan)
+    proven = before.proven
+    sql, raw_columns, raw_rows = _run(connection, dataclasses.replace(plan, proven_currencies=proven))
+    if proven and not before.read_only and currency_statistics(connection, plan).proven != proven:
+        proven = ()  # a write on another connection changed the currencies while the query ran
+        sql, raw_columns, raw_rows = _run(connection, plan)
+    plan = dataclasses.replace(plan, proven_currencies=proven)
+    money = _Money(plan, raw_columns, raw_rows)
     if money.mixed:  # refused: name the currencies (the same SQL with MIN / MAX of the codes themselves)
         exact = dataclasses.replace(plan, exact_currencies=True)
-        cursor = _execute(connection, to_sql(build_select(exact)))
-        _Money(exact, [column[0] for column in cursor.description or []], cursor.fetchall())
+        _Money(exact, *_run(connection, exact)[1:])
         money.refuse(money.mixed[0], ["several"])
     metrics = [
         MetricInfo(
@@ -111,6 +124,13 @@ def run_query(connection: duckdb.DuckDBPyConnection, layer: SemanticLayer, query
     columns, rows = money.answer()
     notes = _time_notes(plan, query) + _metric_notes(plan) + money.notes()
     return QueryResult(columns=columns, rows=rows, metrics=metrics, sql=sql, notes=notes)
+
+
+def _run(connection: duckdb.DuckDBPyConnection, plan: QueryPlan) -> tuple[str, list[str], list[tuple[Any, ...]]]:
+    """The plan's SQL, its column names and its rows."""
+    sql = to_sql(build_select(plan))
+    cursor = _execute(connection, sql)
+    return sql, [column[0] for column in cursor.description or []], cursor.fetchall()
 
 
 def _execute(connection: duckdb.DuckDBPyConnection, sql: str) -> duckdb.DuckDBPyConnection:
@@ -137,7 +157,7 @@ class _Money:
         self.triples = [
             tuple(self.columns.index(c) for c in node.currency_columns)
             for node in plan.nodes
-            if node.currency is not None
+            if node.currency is not None and plan.one_proven_currency is None
         ]
         self.hidden = [index for triple in self.triples for index in triple]
         self.mixed: list[list[Any]] = []
@@ -182,6 +202,8 @@ class _Money:
         return notes
 
     def _row_code(self, row: list[Any]) -> str | None:
+        if self.plan.one_proven_currency is not None:
+            return self.plan.one_proven_currency  # no currency columns: proven for every row
         codes: set[str] = set()
         several = False
         for code, low, high in self.triples:

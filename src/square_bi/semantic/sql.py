@@ -6,12 +6,13 @@ from sqlglot import exp
 
 from square_bi.semantic.errors import UnsupportedQueryError
 from square_bi.semantic.model import AggregationType, Measure, SemanticModel, TimeGrain, Unit
-from square_bi.semantic.money import to_minor_units
+from square_bi.semantic.money import is_minor_units, portable_minor_units, to_minor_units
 
 __all__ = [
     "CURRENCY_HASH",
     "aggregate",
     "alias_id",
+    "aliased",
     "currency_hash",
     "for_dialect",
     "qualify",
@@ -24,6 +25,13 @@ def alias_id(name: str) -> exp.Identifier:
     """A table alias the compiler invents, always quoted: model and entity names such as
     ``order`` are reserved words in some dialects."""
     return exp.to_identifier(name, quoted=True)
+
+
+def aliased(expression: exp.Expr, name: str) -> exp.Expr:
+    """``expression AS name``, taking ``expression`` as it is: the compiler builds each tree fresh
+    (or copies it once, as :func:`qualify` does), so a copy per alias (sqlglot's default) would
+    only spend compile time."""
+    return exp.alias_(expression, name, copy=False)
 
 
 def table(model: SemanticModel, alias: str) -> exp.Table:
@@ -56,7 +64,7 @@ def truncate_to_grain(expression: exp.Expr, grain: TimeGrain | None, declared: T
 
 
 def aggregate(measure: Measure, alias: str) -> exp.Expr:
-    """The measure's aggregate over ``alias``; money as whole minor units (``DECIMAL(38, 0)``).
+    """The measure's aggregate over ``alias``; money as whole minor units (:func:`to_minor_units`).
 
     Money is scaled to major units per row, by the row's currency, after the query ran
     (:mod:`square_bi.semantic.money`).
@@ -104,16 +112,26 @@ def _is_currency_hash(node: exp.Expr) -> bool:
 
 
 def for_dialect(expression: exp.Expr, dialect: str) -> exp.Expr:
-    """``expression`` with our currency ``HASH`` written the way ``dialect`` can run it.
+    """``expression`` with our currency ``HASH`` and minor-unit casts written the way ``dialect``
+    can run them.
 
     ``HASH(x)`` in DuckDB, Snowflake and Databricks; BigQuery's ``FARM_FINGERPRINT(x)``; elsewhere
-    ``x`` itself (``MIN`` and ``MAX`` of the text: slower, equally exact).
+    ``x`` itself (``MIN`` and ``MAX`` of the text: slower, equally exact). Money in minor units is
+    DuckDB's ``CAST(ROUND(x) AS HUGEINT)``, ``CAST(x AS DECIMAL(38, 0))`` elsewhere
+    (:func:`~square_bi.semantic.money.to_minor_units`). DuckDB's tree is returned as it is.
     """
-    if dialect in _HASH_DIALECTS or not any(_is_currency_hash(n) for n in expression.find_all(exp.Anonymous)):
+    if dialect == "duckdb":
+        return expression
+    swap_hashes = dialect not in _HASH_DIALECTS and any(
+        _is_currency_hash(n) for n in expression.find_all(exp.Anonymous)
+    )
+    if not swap_hashes and not any(is_minor_units(n) for n in expression.find_all(exp.Cast)):
         return expression
 
     def swap(node: exp.Expr) -> exp.Expr:
-        if not _is_currency_hash(node):
+        if is_minor_units(node):
+            return portable_minor_units(node)
+        if not swap_hashes or not _is_currency_hash(node):
             return node
         if dialect == "bigquery":
             return exp.FarmFingerprint(expressions=[node.expressions[0].copy()])
