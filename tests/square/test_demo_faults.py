@@ -239,22 +239,23 @@ def test_latency_delays_each_request_without_blocking_the_others(small_data: Dem
 
 
 class JumpingClock:
-    """The wall clock, jumping an hour ahead at its ``first``-th reading and again two readings later.
+    """The wall clock, jumping an hour ahead at every ``every``-th reading.
 
     The app reads its clock when it serves an orders page (pinning the open end), checks a cursor
-    and issues one; whichever of these readings the first jump lands on, a cursor issued before
-    the second jump is checked after it, so at least one cursor in flight expires.
+    and issues one. Every cursor in flight across a jump is checked after it and has expired, and
+    jumps keep coming for as long as the sync pages, so expiries happen however the requests
+    interleave (a single early jump could land where no cursor was in flight).
     """
 
-    def __init__(self, first: int) -> None:
-        self.jumps = (first, first + 2)
+    def __init__(self, every: int) -> None:
+        self.every = every
         self.readings = 0
         self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
         with self._lock:
             self.readings += 1
-            skew = timedelta(hours=sum(self.readings >= jump for jump in self.jumps))
+            skew = timedelta(hours=self.readings // self.every)
         return datetime.now(UTC) + skew
 
 
@@ -273,7 +274,7 @@ def test_the_real_extractor_stages_every_valid_order_exactly_once_through_every_
     # The clock's hour-long jumps make the sync outlast the cursor TTL, so at least one cursor expires.
     # (A TTL of a few wall-clock seconds made every cursor expire on a loaded machine, where waiting
     # for the 8 rps rate limit alone can take that long: the sync then crawled one page per restart.)
-    clock = JumpingClock(first=8)
+    clock = JumpingClock(every=15)
     db = tmp_path / "faults.duckdb"
     with DemoServer(small_data, access_token=TOKEN, faults=faults, clock=clock) as server:
         settings = Settings(SQUARE_ACCESS_TOKEN=TOKEN, SQUARE_BASE_URL=server.base_url, orders_page_size=40)
