@@ -102,6 +102,11 @@ QUANTITY_WEIGHTS = (85, 12, 3)
 SOURCES = ("Square Point of Sale", "Square Online")
 SOURCE_WEIGHTS = (88, 12)
 
+# Cumulative weights: ``rng.choices(..., cum_weights=...)`` skips summing the weights on every draw.
+BASKET_CUM_WEIGHTS = tuple(itertools.accumulate(BASKET_WEIGHTS))
+QUANTITY_CUM_WEIGHTS = tuple(itertools.accumulate(QUANTITY_WEIGHTS))
+SOURCE_CUM_WEIGHTS = tuple(itertools.accumulate(SOURCE_WEIGHTS))
+
 LATE_UPDATE_SHARE = 0.07  # orders touched again after closing
 WHOLE_SECOND_SHARE = 0.2  # orders whose timestamps carry no fractional seconds
 
@@ -345,14 +350,20 @@ class OrderSynthesizer:
 
     def generate(self, shops: list[tuple[LocationTemplate, JSONObject]], window: OrderWindow) -> list[JSONObject]:
         """All orders of all ``shops`` in ``window``, sorted by ``created_at`` then id."""
-        total_traffic = sum(template.traffic for template, _ in shops)
-        dated: list[tuple[int, str, JSONObject]] = []
-        for template, location in shops:
-            share = window.orders_per_day * template.traffic / total_traffic
-            for created_ms, order in self._location_orders(template, location, share, window):
-                dated.append((created_ms, order["id"], order))
+        dated = [(created_ms, order["id"], order) for created_ms, order in self.stream(shops, window)]
         dated.sort(key=lambda entry: (entry[0], entry[1]))
         return [order for _, _, order in dated]
+
+    def stream(
+        self, shops: list[tuple[LocationTemplate, JSONObject]], window: OrderWindow
+    ) -> Iterator[tuple[int, JSONObject]]:
+        """Every order of every shop in ``window`` with its ``created_at`` in epoch ms, one shop
+        after the other, one local day after the other (not sorted within a day): the generator
+        stores each order as it comes instead of holding them all."""
+        total_traffic = sum(template.traffic for template, _ in shops)
+        for template, location in shops:
+            share = window.orders_per_day * template.traffic / total_traffic
+            yield from self._location_orders(template, location, share, window)
 
     def _location_orders(
         self, template: LocationTemplate, location: JSONObject, per_day: float, window: OrderWindow
@@ -452,7 +463,7 @@ class OrderSynthesizer:
         )
 
         order_id = self._ids.order()
-        source = rng.choices(SOURCES, weights=SOURCE_WEIGHTS)[0]
+        source = rng.choices(SOURCES, cum_weights=SOURCE_CUM_WEIGHTS)[0]
         fraction = not whole_seconds
         closed_at = format_ms(closed_ms, fraction=fraction)
         tenders: list[JSONObject] = []
@@ -502,12 +513,12 @@ class OrderSynthesizer:
         gift_draw = rng.random()
         if gift_draw < GIFT_CARD_ONLY_SHARE:
             return [self._gift_card(currency)]
-        basket_size = rng.choices(BASKET_SIZES, weights=BASKET_WEIGHTS)[0]
+        basket_size = rng.choices(BASKET_SIZES, cum_weights=BASKET_CUM_WEIGHTS)[0]
         picks = rng.choices(self._variations, cum_weights=self._daypart_cum_weights[daypart], k=basket_size)
         quantities: dict[str, int] = {}
         chosen: dict[str, Variation] = {}
         for variation in picks:
-            quantity = rng.choices(QUANTITIES, weights=QUANTITY_WEIGHTS)[0]
+            quantity = rng.choices(QUANTITIES, cum_weights=QUANTITY_CUM_WEIGHTS)[0]
             quantities[variation.id] = quantities.get(variation.id, 0) + quantity
             chosen[variation.id] = variation
         specs = []
