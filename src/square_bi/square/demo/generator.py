@@ -33,7 +33,7 @@ from .catalog import Catalog, build_catalog
 from .customers import CustomerBook, customer_count
 from .ids import IdFactory
 from .locations import MAX_LOCATIONS, build_locations
-from .orders import DAY_MS, MoneyPool, OrderSynthesizer, OrderWindow
+from .orders import DAY_MS, OrderSynthesizer, OrderWindow, money_pool
 from .payments import PaymentLedger
 from .returns import ReturnMaker
 from .store import ObjectStore, OrderStore
@@ -166,7 +166,7 @@ def generate(config: DemoConfig | None = None) -> DemoData:
         window_end_ms=end_ms,
     )
 
-    money = MoneyPool()
+    money = money_pool()
     synthesizer = OrderSynthesizer(stream("orders"), IdFactory(stream("order-ids")), catalog, money)
     returns_rng = stream("returns")
     return_ids = IdFactory(stream("return-ids"))

@@ -61,7 +61,7 @@ class IdFactory:
                 return candidate
 
     def _random(self, length: int, table: bytes = _BASE62_TABLE) -> str:
-        return self._rng.randbytes(length).translate(table).decode("ascii")
+        return self._rng.getrandbits(8 * length).to_bytes(length, "little").translate(table).decode("ascii")
 
     def merchant(self) -> str:
         return self._draw(CROCKFORD32, 13)

@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .catalog import CURRENCY_RATES, Catalog, Variation
 from .generator import DemoData
 from .ids import IdFactory
-from .orders import DAY_MS, MoneyPool, OrderSynthesizer, money_amounts
+from .orders import DAY_MS, OrderSynthesizer, money_amounts, money_pool
 from .payments import PaymentLedger
 from .returns import EXCHANGE_SHARE, PARTIAL_SHARE, WHOLE_SALE_SHARE, ReturnMaker
 from .team import TeamRoster
@@ -171,7 +171,7 @@ class LiveMerchant:
         self._stream = stream
         self.now_us = datetime_to_us(data.anchor)
         now_ms = self.now_us // 1000
-        self._money = MoneyPool()
+        self._money = money_pool()
         self._ids = IdFactory(stream("ids"))
         self._sales_rng = stream("orders")
         self._returns_rng = stream("returns")

@@ -55,15 +55,17 @@ lunch peaks inside the shop's opening hours, pastries in the morning, sandwiches
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from .catalog import Catalog, Discount, Modifier, Tax, Variation, convert_price
+from .draws import pick
 from .ids import IdFactory
 from .locations import LocationTemplate
 from .pricing import allocate, inclusive_tax, percent_of
@@ -102,7 +104,7 @@ QUANTITY_WEIGHTS = (85, 12, 3)
 SOURCES = ("Square Point of Sale", "Square Online")
 SOURCE_WEIGHTS = (88, 12)
 
-# Cumulative weights: ``rng.choices(..., cum_weights=...)`` skips summing the weights on every draw.
+# Cumulative weights for ``draws.pick`` (the same draw as ``rng.choices(..., cum_weights=...)[0]``).
 BASKET_CUM_WEIGHTS = tuple(itertools.accumulate(BASKET_WEIGHTS))
 QUANTITY_CUM_WEIGHTS = tuple(itertools.accumulate(QUANTITY_WEIGHTS))
 SOURCE_CUM_WEIGHTS = tuple(itertools.accumulate(SOURCE_WEIGHTS))
@@ -126,9 +128,9 @@ GIFT_CARD_US_CENTS = (2500, 5000, 10000)
 MAX_LINES = 5
 
 
-@dataclass(frozen=True)
-class LineSpec:
-    """What is sold on one line, before any arithmetic."""
+class LineSpec(NamedTuple):
+    """What is sold on one line, before any arithmetic (a named tuple: built for every line of
+    every sale, and a tuple is several times cheaper to build than a frozen dataclass)."""
 
     item_type: str  # ITEM, CUSTOM_AMOUNT or GIFT_CARD
     name: str
@@ -164,18 +166,19 @@ class OrderWindow:
     orders_per_day: float  # expected orders per day across all locations
 
 
-class MoneyPool:
-    """Shares identical ``Money`` dicts: tens of thousands of orders repeat a few hundred values."""
+MoneyFactory = Callable[[int, str], JSONObject]
 
-    def __init__(self) -> None:
-        self._pool: dict[tuple[int, str], JSONObject] = {}
 
-    def __call__(self, amount: int, currency: str) -> JSONObject:
-        key = (amount, currency)
-        money = self._pool.get(key)
-        if money is None:
-            money = self._pool[key] = {"amount": amount, "currency": currency}
-        return money
+def money_pool() -> MoneyFactory:
+    """``money(amount, currency)`` -> a Square ``Money`` dict, the same dict for the same values:
+    hundreds of thousands of orders repeat a few thousand values (an ``lru_cache``, so a repeated
+    value costs a C-level lookup, not a Python call)."""
+
+    @functools.cache
+    def money(amount: int, currency: str) -> JSONObject:
+        return {"amount": amount, "currency": currency}
+
+    return money
 
 
 def _local_dates(start_ms: int, end_ms: int, zone: ZoneInfo) -> Iterator[date]:
@@ -334,10 +337,10 @@ def money_amounts(
 class OrderSynthesizer:
     """Generates every location's orders from one seeded random stream."""
 
-    def __init__(self, rng: random.Random, ids: IdFactory, catalog: Catalog, money: MoneyPool | None = None) -> None:
+    def __init__(self, rng: random.Random, ids: IdFactory, catalog: Catalog, money: MoneyFactory | None = None) -> None:
         self._rng = rng
         self._ids = ids
-        self._money = money or MoneyPool()
+        self._money = money or money_pool()
         self._catalog = catalog
         self._pricer = LinePricer(ids, self._money)
         self._tenders = TenderMaker(rng, ids, self._money)
@@ -383,7 +386,7 @@ class OrderSynthesizer:
             expected = per_day * WEEKDAY_FACTORS[weekday] * trend * rng.uniform(0.85, 1.15)
             count = int(expected + rng.random())  # unbiased rounding
             for _ in range(count):
-                hour = rng.choices(hours, cum_weights=hour_weights)[0]
+                hour = pick(rng, hours, hour_weights)
                 last_hour = hour == closes - 1
                 minute = rng.randrange(45 if last_hour else 60)
                 second = rng.randrange(60)
@@ -463,7 +466,7 @@ class OrderSynthesizer:
         )
 
         order_id = self._ids.order()
-        source = rng.choices(SOURCES, cum_weights=SOURCE_CUM_WEIGHTS)[0]
+        source = pick(rng, SOURCES, SOURCE_CUM_WEIGHTS)
         fraction = not whole_seconds
         closed_at = format_ms(closed_ms, fraction=fraction)
         tenders: list[JSONObject] = []
@@ -513,12 +516,12 @@ class OrderSynthesizer:
         gift_draw = rng.random()
         if gift_draw < GIFT_CARD_ONLY_SHARE:
             return [self._gift_card(currency)]
-        basket_size = rng.choices(BASKET_SIZES, cum_weights=BASKET_CUM_WEIGHTS)[0]
+        basket_size = pick(rng, BASKET_SIZES, BASKET_CUM_WEIGHTS)
         picks = rng.choices(self._variations, cum_weights=self._daypart_cum_weights[daypart], k=basket_size)
         quantities: dict[str, int] = {}
         chosen: dict[str, Variation] = {}
         for variation in picks:
-            quantity = rng.choices(QUANTITIES, cum_weights=QUANTITY_CUM_WEIGHTS)[0]
+            quantity = pick(rng, QUANTITIES, QUANTITY_CUM_WEIGHTS)
             quantities[variation.id] = quantities.get(variation.id, 0) + quantity
             chosen[variation.id] = variation
         specs = []

@@ -113,10 +113,11 @@ class PaymentLedger:
         total = tender["amount_money"]["amount"]
         tip = tender["tip_money"]["amount"] if "tip_money" in tender else 0
         card = tender["type"] == "CARD"
+        created_at, updated_at = format_ms(created_ms), format_ms(updated_ms)
         payment: JSONObject = {
             "id": tender["id"],
-            "created_at": format_ms(created_ms),
-            "updated_at": format_ms(updated_ms),
+            "created_at": created_at,
+            "updated_at": updated_at,
             "amount_money": money(total - tip, currency),
         }
         if card:
@@ -126,7 +127,7 @@ class PaymentLedger:
         if card:
             payment["processing_fee"] = [
                 {
-                    "effective_at": format_ms(updated_ms),
+                    "effective_at": updated_at,
                     "type": "INITIAL",
                     "amount_money": tender["processing_fee_money"],
                 }
@@ -143,8 +144,8 @@ class PaymentLedger:
                 "avs_status": "AVS_NOT_CHECKED",
                 "statement_description": STATEMENT_DESCRIPTION,
                 "card_payment_timeline": {
-                    "authorized_at": format_ms(created_ms),
-                    "captured_at": format_ms(updated_ms),
+                    "authorized_at": created_at,
+                    "captured_at": updated_at,
                 },
             }
         else:

@@ -52,7 +52,7 @@ location's objects in time order."""
 class BlockedBytes:
     """Byte strings by row, appended in order and compressed :data:`BLOCK_ROWS` at a time.
 
-    The newest rows wait uncompressed in the open block until it is full; a row replaced after it
+    The newest rows wait uncompressed in the open block until it is full. A row replaced after it
     was compressed keeps its new bytes uncompressed beside the blocks (live changes, refunds of
     earlier payments: a small share of the rows).
     """

@@ -26,6 +26,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from .draws import pick
 from .ids import IdFactory
 from .pricing import half_up, percent_of
 
@@ -119,14 +120,11 @@ class TenderMaker:
         counter_fee, online_fee = PROCESSING_FEES.get(currency, ((2600, 0), (2900, 0)))
         rate, fixed = online_fee if online else counter_fee
         tender["processing_fee_money"] = self._money(percent_of(amount, rate) + fixed, currency)
-        if online:
-            entry = rng.choice(ONLINE_ENTRY)
-        else:
-            entry = rng.choices(COUNTER_ENTRY, cum_weights=COUNTER_ENTRY_CUM_WEIGHTS)[0]
+        entry = rng.choice(ONLINE_ENTRY) if online else pick(rng, COUNTER_ENTRY, COUNTER_ENTRY_CUM_WEIGHTS)
         tender["card_details"] = {
             "status": "CAPTURED",
             "card": {
-                "card_brand": rng.choices(CARD_BRANDS, cum_weights=CARD_BRAND_CUM_WEIGHTS)[0],
+                "card_brand": pick(rng, CARD_BRANDS, CARD_BRAND_CUM_WEIGHTS),
                 "last_4": f"{rng.randrange(10_000):04d}",
                 "exp_month": rng.randint(1, 12),
                 "exp_year": rng.randint(2025, 2030),

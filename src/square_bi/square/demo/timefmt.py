@@ -44,6 +44,12 @@ def _day_us(date: str) -> int:
     return datetime_to_us(datetime.fromisoformat(date).replace(tzinfo=UTC))
 
 
+_RECENT_LIMIT = 4096
+_recent: dict[str, int] = {}
+"""The last timestamps :func:`format_ms` wrote -> their epoch microseconds: the demo's stores
+parse every timestamp moments after the generator formatted it."""
+
+
 def format_ms(epoch_ms: int, *, fraction: bool = True) -> str:
     """Format epoch milliseconds as ``YYYY-MM-DDTHH:MM:SS[.mmm]Z`` (UTC)."""
     seconds, millis = divmod(epoch_ms, 1000)
@@ -51,7 +57,11 @@ def format_ms(epoch_ms: int, *, fraction: bool = True) -> str:
     hours, second = divmod(second, 3600)
     minutes, second = divmod(second, 60)
     text = f"{_day_prefix(day)}{hours:02d}:{minutes:02d}:{second:02d}"
-    return f"{text}.{millis:03d}Z" if fraction else f"{text}Z"
+    text = f"{text}.{millis:03d}Z" if fraction else f"{text}Z"
+    if len(_recent) >= _RECENT_LIMIT:
+        _recent.clear()
+    _recent[text] = (epoch_ms if fraction else seconds * 1000) * US_PER_MS
+    return text
 
 
 def format_us(epoch_us: int) -> str:
@@ -79,6 +89,9 @@ def parse_rfc3339_us(text: str) -> int:
     offset, which Square would have to guess a zone for. Digits beyond microseconds are
     truncated.
     """
+    recent = _recent.get(text)
+    if recent is not None:
+        return recent
     fast = _FAST.match(text)
     if fast is not None:
         date, hours, minutes, seconds, millis = fast.groups()
