@@ -103,5 +103,7 @@ def test_an_order_store_keeps_the_columns_order_search_filters_on() -> None:
     assert store.states == ["COMPLETED", "OPEN"] and store.sources == ["Square Online", "Square Point of Sale"]
     assert store.customers == [frozenset({"C1", "C2"}), None]
     assert store.versions == [4, 1] and store.is_return == [False, True] and store.sells_items == [True, False]
+    anonymous_tender = dict(sale, id="order-3", tenders=[{"id": "t3"}])
+    assert store.customers[store.put(anonymous_tender)] == "C1"  # one customer: kept as the id itself
     store.sort()
-    assert store.ids == ["order-2", "order-1"] and store.states == ["OPEN", "COMPLETED"]
+    assert store.ids == ["order-2", "order-1", "order-3"] and store.states == ["OPEN", "COMPLETED", "COMPLETED"]

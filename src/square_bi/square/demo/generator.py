@@ -14,7 +14,7 @@ ledger's store), given its return orders (refunds) and stored compressed as soon
 day) generates in well under a minute and holds a fraction of the memory its dicts would take
 (``bench/bench_demo.py`` measures both).
 
-Determinism: the same config gives byte-identical data (``json.dumps`` of the result is
+Determinism: the same config gives byte-identical data (the JSON of every object, in order, is
 equal), because every random draw comes from ``random.Random`` streams seeded with strings
 derived from ``seed`` (string seeds are hashed with SHA-512, independent of ``PYTHONHASHSEED``).
 With ``anchor=None`` the anchor is today's UTC midnight, so the data only repeats within a day.

@@ -1,11 +1,12 @@
-"""Cursor paging over pre-sorted, pre-serialised objects: the engine behind the demo's list and
-search endpoints for payments, refunds, customers and team members.
+"""Cursor paging over pre-sorted objects: the engine behind the demo's list and search endpoints.
 
-A :class:`SortedIndex` holds its objects sorted once per sort key (a tuple per object ending in
-the id, so the order is total) with each object's JSON serialised once. A page is a ``bisect``
-to the bounds of the sort key plus a walk that applies the query's predicate, exactly like
-``orders_search``. The cursor (see ``cursors``) remembers the position of the next object in the
-walk and a pinned "now", and only works with the query fingerprint it was issued for.
+A :class:`SortedIndex` (customers, team members) holds its objects sorted once per sort key (a
+tuple per object ending in the id, so the order is total) with each object's JSON serialised once.
+The large collections (orders, payments, refunds) are sorted by :class:`StampedEntries` over their
+compact stores instead (see ``store``). Either way a page is :func:`walk_page`: a ``bisect`` to the
+bounds of the sort key plus a walk that applies the query's predicate. The cursor (see ``cursors``)
+remembers the position of the next object in the walk and a pinned "now", and only works with the
+query fingerprint it was issued for.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any, Protocol
 
 from .cursors import CursorCodec, CursorState
 from .store import NO_TIME
+
+MAX_ID = "\U0010ffff"
+"""Sorts after every id."""
 
 JSONObject = dict[str, Any]
 Row = int
@@ -99,9 +103,10 @@ class StampedEntries:
 
     def __init__(self, stamps: Sequence[int], ids: Sequence[str]) -> None:
         self.ids = ids
-        rows = sorted((row for row in range(len(stamps)) if stamps[row] != NO_TIME), key=lambda r: (stamps[r], ids[r]))
-        self.stamps = array("q", (stamps[row] for row in rows))
-        self.rows = array("q", rows)
+        entries = sorted(zip(stamps, ids, range(len(stamps)), strict=True))  # tuples compare in C
+        first = bisect_right(entries, (NO_TIME, MAX_ID))  # absent timestamps sort first: no entries
+        self.stamps = array("q", (stamp for stamp, _, _ in entries[first:]))
+        self.rows = array("q", (row for _, _, row in entries[first:]))
         self.current = array("q", stamps)
         self.keys = _StampedKeys(self)
 

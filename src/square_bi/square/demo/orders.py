@@ -385,14 +385,19 @@ class OrderSynthesizer:
             trend = 0.92 + 0.16 * progress  # the business grows a little over the window
             expected = per_day * WEEKDAY_FACTORS[weekday] * trend * rng.uniform(0.85, 1.15)
             count = int(expected + rng.random())  # unbiased rounding
+            hour_starts: dict[int, int] = {}  # local hour -> its first second, epoch seconds
             for _ in range(count):
                 hour = pick(rng, hours, hour_weights)
                 last_hour = hour == closes - 1
                 minute = rng.randrange(45 if last_hour else 60)
                 second = rng.randrange(60)
-                local = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=zone)
+                hour_start = hour_starts.get(hour)
+                if hour_start is None:  # opening hours never straddle a DST change: offsets are whole hours
+                    local = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
+                    hour_start = hour_starts[hour] = int(local.timestamp())
                 whole_seconds = rng.random() < WHOLE_SECOND_SHARE
-                created_ms = int(local.timestamp()) * 1000 + (0 if whole_seconds else rng.randrange(1000))
+                local_s = hour_start + minute * 60 + second
+                created_ms = local_s * 1000 + (0 if whole_seconds else rng.randrange(1000))
                 order = self._order(location, hour, created_ms, whole_seconds, window)
                 if order is not None:
                     yield created_ms, order

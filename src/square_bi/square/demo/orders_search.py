@@ -356,8 +356,10 @@ class OrdersIndex:
                 continue
             if sources is not None and source_of[row] not in sources:
                 continue
-            if customers is not None and customers.isdisjoint(customers_of[row] or ()):
-                continue
+            if customers is not None:
+                found = customers_of[row]
+                if found is None or (found not in customers if isinstance(found, str) else customers.isdisjoint(found)):
+                    continue
             if len(page) == request.limit:
                 next_position = index
                 break

@@ -157,7 +157,10 @@ class ObjectStore(Sequence[JSONObject]):
         """One shared string per distinct short label (location ids, states) instead of one per row."""
         if not isinstance(value, str):
             return value
-        return self._labels.setdefault(value, sys.intern(value))
+        label = self._labels.get(value)
+        if label is None:
+            label = self._labels[value] = sys.intern(value)
+        return label
 
     def put(self, obj: JSONObject) -> int:
         """Store ``obj`` (a new row, or in place of the object with its id); returns its row."""
@@ -169,27 +172,28 @@ class ObjectStore(Sequence[JSONObject]):
             self._row_of[object_id] = row
             self.ids.append(object_id)
             self._json.append(data)
-            self._grow()
+            for name, value in zip(self._column_names, self._values(obj), strict=True):
+                getattr(self, name).append(value)
         else:
             self._json.replace(row, data)
-        self._columns(row, obj)
+            for name, value in zip(self._column_names, self._values(obj), strict=True):
+                getattr(self, name)[row] = value
         return row
 
     def append(self, obj: JSONObject) -> int:
         """Same as :meth:`put` (lists of objects were appended to; the store upserts by id)."""
         return self.put(obj)
 
-    def _grow(self) -> None:
-        """Make room for one more row in every column."""
-        self.created_us.append(0)
-        self.updated_us.append(0)
-        self.location_ids.append(None)
+    _column_names: tuple[str, ...] = ("created_us", "updated_us", "location_ids")
+    """The attributes holding one value per row (an ``array`` or a list), in :meth:`_values` order."""
 
-    def _columns(self, row: int, obj: JSONObject) -> None:
-        """Fill the row's columns from ``obj``."""
-        self.created_us[row] = parse_rfc3339_us(obj["created_at"])
-        self.updated_us[row] = parse_rfc3339_us(obj["updated_at"])
-        self.location_ids[row] = self._label(obj.get("location_id"))
+    def _values(self, obj: JSONObject) -> tuple[Any, ...]:
+        """The row's column values for ``obj``."""
+        return (
+            parse_rfc3339_us(obj["created_at"]),
+            parse_rfc3339_us(obj["updated_at"]),
+            self._label(obj.get("location_id")),
+        )
 
     def json(self, row: int) -> bytes:
         """The row's object as compact JSON bytes (what the endpoints send)."""
@@ -229,8 +233,7 @@ class ObjectStore(Sequence[JSONObject]):
 
     def sort(self) -> None:
         """Reorder the rows by ``(created_at, id)`` (once, after generation)."""
-        created, ids = self.created_us, self.ids
-        order = sorted(range(len(ids)), key=lambda row: (created[row], ids[row]))
+        order = [row for _, _, row in sorted(zip(self.created_us, self.ids, range(len(self.ids)), strict=True))]
         self._permute(order)
         self._row_of = {object_id: row for row, object_id in enumerate(self.ids)}
 
@@ -238,9 +241,21 @@ class ObjectStore(Sequence[JSONObject]):
         """Put old row ``order[i]`` at row ``i`` in every column."""
         self._json.permute(order)
         self.ids = [self.ids[row] for row in order]
-        self.created_us = array("q", (self.created_us[row] for row in order))
-        self.updated_us = array("q", (self.updated_us[row] for row in order))
-        self.location_ids = [self.location_ids[row] for row in order]
+        for name in self._column_names:
+            column = getattr(self, name)
+            if isinstance(column, array):
+                setattr(self, name, array(column.typecode, (column[row] for row in order)))
+            else:
+                setattr(self, name, [column[row] for row in order])
+
+
+def _one_or_set(values: set[str]) -> str | frozenset[str] | None:
+    """A lone value as itself (a shared string: a frozenset would take 200 bytes), else a frozenset."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return next(iter(values))
+    return frozenset(values)
 
 
 class OrderStore(ObjectStore):
@@ -252,41 +267,40 @@ class OrderStore(ObjectStore):
         self.closed_us = array("q")
         self.states: list[str | None] = []
         self.sources: list[str | None] = []
-        self.customers: list[frozenset[str] | None] = []
+        self.customers: list[str | frozenset[str] | None] = []
+        """The customer ids of each order and its tenders: one id, several, or None."""
         self.versions: list[Any] = []
         self.is_return: list[bool] = []
         self.sells_items: list[bool] = []
         super().__init__(objects)
 
-    def _grow(self) -> None:
-        super()._grow()
-        self.closed_us.append(NO_TIME)
-        self.states.append(None)
-        self.sources.append(None)
-        self.customers.append(None)
-        self.versions.append(None)
-        self.is_return.append(False)
-        self.sells_items.append(False)
+    _column_names = (
+        *ObjectStore._column_names,
+        "closed_us",
+        "states",
+        "sources",
+        "customers",
+        "versions",
+        "is_return",
+        "sells_items",
+    )
 
-    def _columns(self, row: int, obj: JSONObject) -> None:
-        super()._columns(row, obj)
+    def _values(self, obj: JSONObject) -> tuple[Any, ...]:
         closed_at = obj.get("closed_at")
-        self.closed_us[row] = NO_TIME if not closed_at else parse_rfc3339_us(closed_at)
-        self.states[row] = self._label(obj.get("state"))
-        self.sources[row] = self._label((obj.get("source") or {}).get("name"))
         customers = {obj.get("customer_id"), *(tender.get("customer_id") for tender in obj.get("tenders") or ())}
         customers.discard(None)
-        self.customers[row] = frozenset(customers) if customers else None
-        self.versions[row] = obj.get("version")
-        self.is_return[row] = bool(obj.get("returns"))
-        self.sells_items[row] = any(line.get("item_type") == "ITEM" for line in obj.get("line_items") or ())
-
-    def _permute(self, order: Sequence[int]) -> None:
-        super()._permute(order)
-        self.closed_us = array("q", (self.closed_us[row] for row in order))
-        self.states = [self.states[row] for row in order]
-        self.sources = [self.sources[row] for row in order]
-        self.customers = [self.customers[row] for row in order]
-        self.versions = [self.versions[row] for row in order]
-        self.is_return = [self.is_return[row] for row in order]
-        self.sells_items = [self.sells_items[row] for row in order]
+        items = False
+        for line in obj.get("line_items") or ():
+            if line.get("item_type") == "ITEM":
+                items = True
+                break
+        return (
+            *super()._values(obj),
+            NO_TIME if not closed_at else parse_rfc3339_us(closed_at),
+            self._label(obj.get("state")),
+            self._label((obj.get("source") or {}).get("name")),
+            _one_or_set(customers),
+            obj.get("version"),
+            bool(obj.get("returns")),
+            items,
+        )

@@ -38,6 +38,14 @@ def _day_prefix(day: int) -> str:
     return time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400))
 
 
+@lru_cache(maxsize=86_400)
+def _clock(second_of_day: int) -> str:
+    """``HH:MM:SS`` of a second of the day."""
+    hours, second = divmod(second_of_day, 3600)
+    minutes, second = divmod(second, 60)
+    return f"{hours:02d}:{minutes:02d}:{second:02d}"
+
+
 @lru_cache(maxsize=8192)
 def _day_us(date: str) -> int:
     """Epoch microseconds of midnight UTC on ``YYYY-MM-DD`` (``ValueError`` for an impossible date)."""
@@ -54,9 +62,7 @@ def format_ms(epoch_ms: int, *, fraction: bool = True) -> str:
     """Format epoch milliseconds as ``YYYY-MM-DDTHH:MM:SS[.mmm]Z`` (UTC)."""
     seconds, millis = divmod(epoch_ms, 1000)
     day, second = divmod(seconds, 86_400)
-    hours, second = divmod(second, 3600)
-    minutes, second = divmod(second, 60)
-    text = f"{_day_prefix(day)}{hours:02d}:{minutes:02d}:{second:02d}"
+    text = _day_prefix(day) + _clock(second)
     text = f"{text}.{millis:03d}Z" if fraction else f"{text}Z"
     if len(_recent) >= _RECENT_LIMIT:
         _recent.clear()
