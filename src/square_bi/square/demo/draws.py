@@ -19,3 +19,13 @@ T = TypeVar("T")
 def pick(rng: random.Random, population: Sequence[T], cum_weights: Sequence[float]) -> T:
     """``rng.choices(population, cum_weights=cum_weights)[0]``, faster."""
     return population[bisect_right(cum_weights, rng.random() * cum_weights[-1], 0, len(population) - 1)]
+
+
+def below(rng: random.Random, n: int) -> int:
+    """``rng.randrange(n)`` for ``n >= 1``, faster: the same bits drawn the same way (Python's
+    ``_randbelow``), without ``randrange``'s argument handling."""
+    bits = n.bit_length()
+    value = rng.getrandbits(bits)
+    while value >= n:
+        value = rng.getrandbits(bits)
+    return value

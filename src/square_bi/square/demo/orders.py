@@ -65,7 +65,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from .catalog import Catalog, Discount, Modifier, Tax, Variation, convert_price
-from .draws import pick
+from .draws import below, pick
 from .ids import IdFactory
 from .locations import LocationTemplate
 from .pricing import allocate, inclusive_tax, percent_of
@@ -389,15 +389,15 @@ class OrderSynthesizer:
             for _ in range(count):
                 hour = pick(rng, hours, hour_weights)
                 last_hour = hour == closes - 1
-                minute = rng.randrange(45 if last_hour else 60)
-                second = rng.randrange(60)
+                minute = below(rng, 45 if last_hour else 60)
+                second = below(rng, 60)
                 hour_start = hour_starts.get(hour)
                 if hour_start is None:  # opening hours never straddle a DST change: offsets are whole hours
                     local = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
                     hour_start = hour_starts[hour] = int(local.timestamp())
                 whole_seconds = rng.random() < WHOLE_SECOND_SHARE
                 local_s = hour_start + minute * 60 + second
-                created_ms = local_s * 1000 + (0 if whole_seconds else rng.randrange(1000))
+                created_ms = local_s * 1000 + (0 if whole_seconds else below(rng, 1000))
                 order = self._order(location, hour, created_ms, whole_seconds, window)
                 if order is not None:
                     yield created_ms, order
@@ -408,13 +408,13 @@ class OrderSynthesizer:
         rng = self._rng
         if not window.start_ms <= created_ms < window.end_ms:
             return None
-        closed_ms = created_ms + rng.randrange(30, 12 * 60) * 1000
+        closed_ms = created_ms + (30 + below(rng, 12 * 60 - 30)) * 1000
         version = rng.choice((3, 4))
         if rng.random() < LATE_UPDATE_SHARE:
             updated_ms = closed_ms + rng.randrange(3600, 72 * 3600) * 1000
             version += 1
         else:
-            updated_ms = closed_ms + rng.randrange(200, 4000)
+            updated_ms = closed_ms + 200 + below(rng, 4000 - 200)
         if whole_seconds:
             closed_ms -= closed_ms % 1000
             updated_ms -= updated_ms % 1000

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .draws import below
 from .ids import IdFactory
 from .pricing import half_up
 from .store import ObjectStore
@@ -107,7 +108,7 @@ class PaymentLedger:
         money = self._money
         currency = tender["amount_money"]["currency"]
         created_ms = _ms(tender["created_at"])
-        updated_ms = created_ms + rng.randrange(200, 3000)
+        updated_ms = created_ms + 200 + below(rng, 3000 - 200)
         if updated_ms >= self._end_ms:
             updated_ms = created_ms
         total = tender["amount_money"]["amount"]

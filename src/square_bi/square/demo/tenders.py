@@ -26,7 +26,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from .draws import pick
+from .draws import below, pick
 from .ids import IdFactory
 from .pricing import half_up, percent_of
 
@@ -125,9 +125,9 @@ class TenderMaker:
             "status": "CAPTURED",
             "card": {
                 "card_brand": pick(rng, CARD_BRANDS, CARD_BRAND_CUM_WEIGHTS),
-                "last_4": f"{rng.randrange(10_000):04d}",
-                "exp_month": rng.randint(1, 12),
-                "exp_year": rng.randint(2025, 2030),
+                "last_4": f"{below(rng, 10_000):04d}",
+                "exp_month": 1 + below(rng, 12),
+                "exp_year": 2025 + below(rng, 6),
                 "card_type": "CREDIT" if rng.random() < 0.6 else "DEBIT",
             },
             "entry_method": entry,
