@@ -14,14 +14,12 @@ from __future__ import annotations
 import json
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import compress
-from operator import eq
 from typing import Any, Protocol
 
 from .cursors import CursorCodec, CursorState
-from .store import NO_TIME
+from .store import NO_TIME, sort_by_stamp_then_id
 
 JSONObject = dict[str, Any]
 Row = int
@@ -89,19 +87,6 @@ class _StampedKeys:
         return entries.stamps[index], entries.ids[entries.rows[index]]
 
 
-def _runs(ties: Iterable[int]) -> Iterator[tuple[int, int]]:
-    """``(start, end)`` of each run of equal neighbours, from the indexes equal to their predecessor."""
-    start = end = -1
-    for index in ties:
-        if index != end:
-            if end > start:
-                yield start, end
-            start = index - 1
-        end = index + 1
-    if end > start:
-        yield start, end
-
-
 class StampedEntries:
     """:class:`SortedEntries` for keys ``(timestamp in microseconds, id)``, held compactly.
 
@@ -115,15 +100,10 @@ class StampedEntries:
 
     def __init__(self, stamps: Sequence[int], ids: Sequence[str]) -> None:
         self.ids = ids
-        # Sort by stamp alone (ints, no tuples: this runs over every order and payment at start-up),
-        # then order each run of equal stamps by id; absent stamps (NO_TIME) sort first and are dropped.
-        rows = sorted(range(len(stamps)), key=stamps.__getitem__)
+        # absent stamps (NO_TIME) sort first and get no entries
+        rows = sort_by_stamp_then_id(stamps, ids)
         del rows[: bisect_left(rows, NO_TIME + 1, key=stamps.__getitem__)]
-        sorted_stamps = array("q", map(stamps.__getitem__, rows))
-        ties = compress(range(1, len(rows)), map(eq, sorted_stamps[1:], sorted_stamps))
-        for run_start, run_end in _runs(ties):
-            rows[run_start:run_end] = sorted(rows[run_start:run_end], key=ids.__getitem__)
-        self.stamps = sorted_stamps
+        self.stamps = array("q", map(stamps.__getitem__, rows))
         self.rows = array("q", rows)
         self.current = array("q", stamps)
         self.keys = _StampedKeys(self)

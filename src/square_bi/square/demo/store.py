@@ -26,6 +26,8 @@ import zlib
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import compress
+from operator import eq
 from typing import Any, overload
 
 import orjson
@@ -47,6 +49,30 @@ BLOCK_ROWS = 32
 CACHED_BLOCKS = 64
 """Decompressed blocks kept (a few MB): enough for a page of any size, or one walk over every
 location's objects in time order."""
+
+
+def sort_by_stamp_then_id(stamps: Sequence[int], ids: Sequence[str]) -> list[int]:
+    """The rows ordered by ``(stamps[row], ids[row])``: sorted by stamp alone (ints, no tuples: this
+    runs over every order and payment at start-up), then each run of equal stamps by id."""
+    rows = sorted(range(len(stamps)), key=stamps.__getitem__)
+    sorted_stamps = array("q", map(stamps.__getitem__, rows))
+    ties = compress(range(1, len(rows)), map(eq, sorted_stamps[1:], sorted_stamps))
+    for run_start, run_end in _runs(ties):
+        rows[run_start:run_end] = sorted(rows[run_start:run_end], key=ids.__getitem__)
+    return rows
+
+
+def _runs(ties: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each run of equal neighbours, from the indexes equal to their predecessor."""
+    start = end = -1
+    for index in ties:
+        if index != end:
+            if end > start:
+                yield start, end
+            start = index - 1
+        end = index + 1
+    if end > start:
+        yield start, end
 
 
 class BlockedBytes:
@@ -126,9 +152,9 @@ class BlockedBytes:
     def permute(self, order: Sequence[int]) -> None:
         """Put old row ``order[i]`` at row ``i`` (the blocks stay as they are)."""
         self.flush()
-        self._block = array("q", (self._block[row] for row in order))
-        self._start = array("q", (self._start[row] for row in order))
-        self._end = array("q", (self._end[row] for row in order))
+        self._block = array("q", map(self._block.__getitem__, order))
+        self._start = array("q", map(self._start.__getitem__, order))
+        self._end = array("q", map(self._end.__getitem__, order))
         new_row = array("q", bytes(8 * len(order)))
         for new, old in enumerate(order):
             new_row[old] = new
@@ -233,20 +259,19 @@ class ObjectStore(Sequence[JSONObject]):
 
     def sort(self) -> None:
         """Reorder the rows by ``(created_at, id)`` (once, after generation)."""
-        order = [row for _, _, row in sorted(zip(self.created_us, self.ids, range(len(self.ids)), strict=True))]
-        self._permute(order)
+        self._permute(sort_by_stamp_then_id(self.created_us, self.ids))
         self._row_of = {object_id: row for row, object_id in enumerate(self.ids)}
 
     def _permute(self, order: Sequence[int]) -> None:
         """Put old row ``order[i]`` at row ``i`` in every column."""
         self._json.permute(order)
-        self.ids = [self.ids[row] for row in order]
+        self.ids = list(map(self.ids.__getitem__, order))
         for name in self._column_names:
             column = getattr(self, name)
             if isinstance(column, array):
-                setattr(self, name, array(column.typecode, (column[row] for row in order)))
+                setattr(self, name, array(column.typecode, map(column.__getitem__, order)))
             else:
-                setattr(self, name, [column[row] for row in order])
+                setattr(self, name, list(map(column.__getitem__, order)))
 
 
 def _one_or_set(values: set[str]) -> str | frozenset[str] | None:
