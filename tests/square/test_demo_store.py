@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 
 from square_bi.square.demo.store import BLOCK_ROWS, NO_TIME, ObjectStore, OrderStore
 from square_bi.square.demo.timefmt import format_ms, parse_rfc3339_us
@@ -107,3 +108,25 @@ def test_an_order_store_keeps_the_columns_order_search_filters_on() -> None:
     assert store.customers[store.put(anonymous_tender)] == "C1"  # one customer: kept as the id itself
     store.sort()
     assert store.ids == ["order-2", "order-1", "order-3"] and store.states == ["OPEN", "COMPLETED", "COMPLETED"]
+
+
+def test_reading_while_another_thread_stores_sees_only_complete_objects() -> None:
+    objects = _objects(20 * BLOCK_ROWS, seed=4)
+    store = ObjectStore(objects[:1])
+    by_id = {o["id"]: o for o in objects}
+    done = threading.Event()
+
+    def write() -> None:
+        for obj in objects[1:]:
+            store.put(obj)
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    reads = 0
+    while not done.is_set() or reads == 0:
+        newest = store[len(store) - 1]
+        assert newest == by_id[newest["id"]]
+        reads += 1
+    writer.join()
+    assert list(store) == objects

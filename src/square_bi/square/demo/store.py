@@ -80,7 +80,8 @@ class BlockedBytes:
 
     The newest rows wait uncompressed in the open block until it is full. A row replaced after it
     was compressed keeps its new bytes uncompressed beside the blocks (live changes, refunds of
-    earlier payments: a small share of the rows).
+    earlier payments: a small share of the rows). Safe to read from one thread while another writes
+    (a live merchant's server thread, a test reading the data).
     """
 
     def __init__(self) -> None:
@@ -92,30 +93,37 @@ class BlockedBytes:
         self._open_rows: list[int] = []
         self._replaced: dict[int, bytes] = {}
         self._cache: OrderedDict[int, bytes] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the rows' places (blocks, open block, replacements)
+        self._cache_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._block)
 
     def append(self, data: bytes) -> None:
         """Add a row holding ``data``."""
-        self._block.append(-1)
-        self._start.append(len(self._open))
-        self._end.append(0)
-        self._open_rows.append(len(self._block) - 1)
-        self._open.append(data)
-        if len(self._open) == BLOCK_ROWS:
-            self.flush()
+        with self._lock:
+            self._open_rows.append(len(self._block))
+            self._open.append(data)
+            self._start.append(len(self._open) - 1)
+            self._end.append(0)
+            self._block.append(-1)
+            if len(self._open) == BLOCK_ROWS:
+                self._flush()
 
     def replace(self, row: int, data: bytes) -> None:
         """Give ``row`` new bytes."""
-        if self._block[row] < 0:
-            self._open[self._start[row]] = data
-        else:
-            self._replaced[row] = data
+        with self._lock:
+            if self._block[row] < 0:
+                self._open[self._start[row]] = data
+            else:
+                self._replaced[row] = data
 
     def flush(self) -> None:
         """Compress the open block (even if not full)."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
         if not self._open:
             return
         block, offset = len(self._blocks), 0
@@ -128,22 +136,23 @@ class BlockedBytes:
         self._open, self._open_rows = [], []
 
     def __getitem__(self, row: int) -> bytes:
-        replaced = self._replaced.get(row)
-        if replaced is not None:
-            return replaced
-        block = self._block[row]
-        if block < 0:
-            return self._open[self._start[row]]
-        return self._decompressed(block)[self._start[row] : self._end[row]]
+        with self._lock:
+            replaced = self._replaced.get(row)
+            if replaced is not None:
+                return replaced
+            block, start, end = self._block[row], self._start[row], self._end[row]
+            if block < 0:
+                return self._open[start]
+        return self._decompressed(block)[start:end]
 
     def _decompressed(self, block: int) -> bytes:
-        with self._lock:
+        with self._cache_lock:
             found = self._cache.get(block)
             if found is not None:
                 self._cache.move_to_end(block)
                 return found
         data = zlib.decompress(self._blocks[block])
-        with self._lock:
+        with self._cache_lock:
             self._cache[block] = data
             if len(self._cache) > CACHED_BLOCKS:
                 self._cache.popitem(last=False)
@@ -151,14 +160,15 @@ class BlockedBytes:
 
     def permute(self, order: Sequence[int]) -> None:
         """Put old row ``order[i]`` at row ``i`` (the blocks stay as they are)."""
-        self.flush()
-        self._block = array("q", map(self._block.__getitem__, order))
-        self._start = array("q", map(self._start.__getitem__, order))
-        self._end = array("q", map(self._end.__getitem__, order))
-        new_row = array("q", bytes(8 * len(order)))
-        for new, old in enumerate(order):
-            new_row[old] = new
-        self._replaced = {new_row[old]: data for old, data in self._replaced.items()}
+        with self._lock:
+            self._flush()
+            self._block = array("q", map(self._block.__getitem__, order))
+            self._start = array("q", map(self._start.__getitem__, order))
+            self._end = array("q", map(self._end.__getitem__, order))
+            new_row = array("q", bytes(8 * len(order)))
+            for new, old in enumerate(order):
+                new_row[old] = new
+            self._replaced = {new_row[old]: data for old, data in self._replaced.items()}
 
 
 class ObjectStore(Sequence[JSONObject]):
@@ -191,18 +201,19 @@ class ObjectStore(Sequence[JSONObject]):
     def put(self, obj: JSONObject) -> int:
         """Store ``obj`` (a new row, or in place of the object with its id); returns its row."""
         data = orjson.dumps(obj)
+        values = self._values(obj)
         row = self._row_of.get(obj["id"])
         if row is None:
             row = len(self.ids)
             object_id = obj["id"]
-            self._row_of[object_id] = row
-            self.ids.append(object_id)
             self._json.append(data)
-            for name, value in zip(self._column_names, self._values(obj), strict=True):
+            for name, value in zip(self._column_names, values, strict=True):
                 getattr(self, name).append(value)
+            self.ids.append(object_id)  # last: len() counts only complete rows (readers in other threads)
+            self._row_of[object_id] = row
         else:
             self._json.replace(row, data)
-            for name, value in zip(self._column_names, self._values(obj), strict=True):
+            for name, value in zip(self._column_names, values, strict=True):
                 getattr(self, name)[row] = value
         return row
 
