@@ -46,7 +46,8 @@ def _data(anchor: datetime = ANCHOR, days: int = 14, orders_per_day: int = 150) 
 
 
 def _dump(data: DemoData) -> str:
-    return json.dumps([data.orders, data.payments, data.refunds, data.customers, data.catalog_objects])
+    stored = [list(data.orders), list(data.payments), list(data.refunds)]  # the stores decode each object
+    return json.dumps([*stored, data.customers, data.catalog_objects])
 
 
 @pytest.fixture(scope="module")

@@ -39,8 +39,8 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -123,10 +123,26 @@ def create_app(
             return None
         return lambda query_fingerprint, position: wants_empty_page(fault_seed, endpoint, query_fingerprint, position)
 
-    malformed_ids = {o["id"] for o in data.orders if is_malformed(o["id"], faults, data.config.seed)}
-    served_orders = [malform(o, fault_seed) if o["id"] in malformed_ids else o for o in data.orders]
-    orders = OrdersIndex(served_orders, codec("orders"), empty_page=empty_policy("orders"))
-    lookup = OrdersLookup(served_orders)
+    store = data.orders
+    malformed: dict[int, bytes] = {}  # row -> the broken JSON served instead (see ``faults``)
+    malformed_ids: set[str] = set()
+
+    def break_if_malformed(row: int) -> None:
+        order_id = store.ids[row]
+        if is_malformed(order_id, faults, data.config.seed):
+            malformed[row] = orjson.dumps(malform(store.object(row), fault_seed))
+            malformed_ids.add(order_id)
+
+    if faults.malformed_rate > 0:
+        for row in range(len(store)):
+            break_if_malformed(row)
+
+    def order_json(row: int) -> bytes:
+        broken = malformed.get(row)
+        return store.json(row) if broken is None else broken
+
+    orders = OrdersIndex(store, codec("orders"), empty_page=empty_policy("orders"), json_of=order_json)
+    lookup = OrdersLookup(store, order_json)
     catalog = CatalogIndex(data.catalog_objects, codec("catalog"), empty_page=empty_policy("catalog"))
     catalog_list = CatalogIndex(data.catalog_objects, codec("catalog-list"), empty_page=empty_policy("catalog-list"))
     payments = LedgerIndex(data.payments, codec("payments"), "payments", empty_page=empty_policy("payments"))
@@ -134,17 +150,14 @@ def create_app(
     customers = CustomerIndex(data.customers, codec("customers"), empty_page=empty_policy("customers"))
     team = TeamIndex(data.team_members, codec("team-members"), empty_page=empty_policy("team-members"))
 
-    def served(order: dict[str, Any]) -> dict[str, Any]:
-        if is_malformed(order["id"], faults, data.config.seed):
-            malformed_ids.add(order["id"])
-            return malform(order, fault_seed)
-        return order
-
     def apply(changes: LiveChanges) -> None:
         for order in changes.orders.values():
-            order = served(order)
             orders.upsert(order)
             lookup.upsert(order)
+            row = store.row(order["id"])
+            if row is not None:
+                malformed.pop(row, None)
+                break_if_malformed(row)
         for obj in changes.catalog_objects.values():
             catalog.upsert(obj)
             catalog_list.upsert(obj)

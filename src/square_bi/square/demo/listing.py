@@ -1,22 +1,25 @@
-"""Cursor paging over pre-sorted, pre-serialised objects: the engine behind the demo's list and
-search endpoints for payments, refunds, customers and team members.
+"""Cursor paging over pre-sorted objects: the engine behind the demo's list and search endpoints.
 
-A :class:`SortedIndex` holds its objects sorted once per sort key (a tuple per object ending in
-the id, so the order is total) with each object's JSON serialised once. A page is a ``bisect``
-to the bounds of the sort key plus a walk that applies the query's predicate, exactly like
-``orders_search``. The cursor (see ``cursors``) remembers the position of the next object in the
-walk and a pinned "now", and only works with the query fingerprint it was issued for.
+A :class:`SortedIndex` (customers, team members) holds its objects sorted once per sort key (a
+tuple per object ending in the id, so the order is total) with each object's JSON serialised once.
+The large collections (orders, payments, refunds) are sorted by :class:`StampedEntries` over their
+compact stores instead (see ``store``). Either way a page is :func:`walk_page`: a ``bisect`` to the
+bounds of the sort key plus a walk that applies the query's predicate. The cursor (see ``cursors``)
+remembers the position of the next object in the walk and a pinned "now", and only works with the
+query fingerprint it was issued for.
 """
 
 from __future__ import annotations
 
 import json
+from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .cursors import CursorCodec, CursorState
+from .store import NO_TIME, sort_by_stamp_then_id
 
 JSONObject = dict[str, Any]
 Row = int
@@ -68,6 +71,95 @@ class SortedEntries:
     def state(self, index: int, pinned: int | None, *, empty_served: bool = False) -> CursorState:
         """The cursor state continuing at ``index``."""
         return CursorState(index, pinned, empty_served=empty_served, key=self.keys[index])
+
+
+class _StampedKeys:
+    """The ``(stamp, id)`` keys of :class:`StampedEntries`, built on access (enough for ``bisect``)."""
+
+    def __init__(self, entries: StampedEntries) -> None:
+        self._entries = entries
+
+    def __len__(self) -> int:
+        return len(self._entries.stamps)
+
+    def __getitem__(self, index: int) -> tuple[int, str]:
+        entries = self._entries
+        return entries.stamps[index], entries.ids[entries.rows[index]]
+
+
+class StampedEntries:
+    """:class:`SortedEntries` for keys ``(timestamp in microseconds, id)``, held compactly.
+
+    The large indexes (orders, payments, refunds: hundreds of thousands of rows, several sort fields)
+    keep each entry as two machine integers (``array('q')``: the stamp and the row) instead of a
+    tuple of Python objects; the id in a key is read from ``ids`` (the store's, by row; a row's id
+    never changes). Same interface and same rules as :class:`SortedEntries` (entries only added,
+    stale ones skipped, cursors carry their next key). ``NO_TIME`` stamps (an absent timestamp) get
+    no entry.
+    """
+
+    def __init__(self, stamps: Sequence[int], ids: Sequence[str]) -> None:
+        self.ids = ids
+        # absent stamps (NO_TIME) sort first and get no entries
+        rows = sort_by_stamp_then_id(stamps, ids)
+        del rows[: bisect_left(rows, NO_TIME + 1, key=stamps.__getitem__)]
+        self.stamps = array("q", map(stamps.__getitem__, rows))
+        self.rows = array("q", rows)
+        self.current = array("q", stamps)
+        self.keys = _StampedKeys(self)
+
+    def set(self, row: Row, key: tuple[Any, ...] | None) -> None:
+        """Give ``row`` (possibly a new one, ``row >= len(current)``) the key ``key``."""
+        stamp = NO_TIME if key is None else key[0]
+        while row >= len(self.current):
+            self.current.append(NO_TIME)
+        if stamp == self.current[row]:
+            return
+        self.current[row] = stamp
+        if key is not None:
+            position = bisect_right(self.keys, key)
+            self.stamps.insert(position, stamp)
+            self.rows.insert(position, row)
+
+    def live(self, index: int) -> bool:
+        """Whether the entry at ``index`` is its row's current one (not left behind by a change)."""
+        return self.current[self.rows[index]] == self.stamps[index]
+
+    def resume(self, state: CursorState | None) -> int | None:
+        """The index a cursor continues at (None without a cursor)."""
+        if state is None:
+            return None
+        if state.key is not None:
+            return bisect_left(self.keys, tuple(state.key))
+        return state.position
+
+    def state(self, index: int, pinned: int | None, *, empty_served: bool = False) -> CursorState:
+        """The cursor state continuing at ``index``."""
+        return CursorState(index, pinned, empty_served=empty_served, key=self.keys[index])
+
+
+class Keys(Protocol):
+    """Sorted keys, enough for ``bisect``."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int, /) -> tuple[Any, ...]: ...
+
+
+class Entries(Protocol):
+    """What a page walk needs of :class:`SortedEntries` or :class:`StampedEntries`."""
+
+    @property
+    def keys(self) -> Keys: ...
+
+    @property
+    def rows(self) -> Sequence[Row]: ...
+
+    def live(self, index: int) -> bool: ...
+
+    def resume(self, state: CursorState | None) -> int | None: ...
+
+    def state(self, index: int, pinned: int | None, *, empty_served: bool = False) -> CursorState: ...
 
 
 @dataclass(frozen=True)
@@ -144,46 +236,60 @@ class SortedIndex:
         return None if cursor is None else self._codec.decode(cursor, fingerprint)
 
     def page(self, request: PageRequest) -> Page:
-        entries = self._entries[request.sort]
-        keys = entries.keys
-        rows = entries.rows
-        low = 0 if request.low is None else bisect_left(keys, (request.low,))
-        high = len(keys) if request.high is None else bisect_left(keys, (request.high,))
-        state = request.state
-        position = entries.resume(state)
-        if request.descending:
-            start = high - 1 if position is None else min(high - 1, position)
-            candidates = range(start, low - 1, -1)
-        else:
-            start = low if position is None else max(low, position)
-            candidates = range(start, high)
+        return walk_page(
+            self._entries[request.sort], self._json.__getitem__, request, self._codec, self._key, self._empty_page
+        )
 
-        keep = request.keep
-        page: list[Row] = []
-        first_position = 0
-        next_position: int | None = None
-        for index in candidates:
-            if not entries.live(index):
-                continue
-            row = rows[index]
-            if keep is not None and not keep(row):
-                continue
-            if len(page) == request.limit:
-                next_position = index
-                break
-            if not page:
-                first_position = index
-            page.append(row)
 
+def walk_page(
+    entries: Entries,
+    json_of: Callable[[Row], bytes],
+    request: PageRequest,
+    codec: CursorCodec,
+    response_key: bytes,
+    empty_page: EmptyPagePolicy | None,
+) -> Page:
+    """Answer ``request`` from ``entries`` (``json_of`` serialises a row): the page walk shared by
+    every index built on :class:`SortedEntries` or :class:`StampedEntries`."""
+    keys = entries.keys
+    rows = entries.rows
+    low = 0 if request.low is None else bisect_left(keys, (request.low,))
+    high = len(keys) if request.high is None else bisect_left(keys, (request.high,))
+    state = request.state
+    position = entries.resume(state)
+    if request.descending:
+        start = high - 1 if position is None else min(high - 1, position)
+        candidates = range(start, low - 1, -1)
+    else:
+        start = low if position is None else max(low, position)
+        candidates = range(start, high)
+
+    keep = request.keep
+    page: list[Row] = []
+    first_position = 0
+    next_position: int | None = None
+    for index in candidates:
+        if not entries.live(index):
+            continue
+        row = rows[index]
+        if keep is not None and not keep(row):
+            continue
+        if len(page) == request.limit:
+            next_position = index
+            break
         if not page:
-            return Page(b"{}", ())
-        pinned = request.pinned_us
-        empty_served = state is not None and state.empty_served
-        if self._empty_page is not None and not empty_served and self._empty_page(request.fingerprint, first_position):
-            cursor = self._codec.encode(request.fingerprint, entries.state(first_position, pinned, empty_served=True))
-            return Page(b'{"cursor":"' + cursor.encode() + b'"}', (), empty=True)
-        body = b'{"' + self._key + b'":[' + b",".join(self._json[row] for row in page) + b"]"
-        if next_position is not None:
-            cursor = self._codec.encode(request.fingerprint, entries.state(next_position, pinned))
-            body += b',"cursor":"' + cursor.encode() + b'"'
-        return Page(body + b"}", tuple(page))
+            first_position = index
+        page.append(row)
+
+    if not page:
+        return Page(b"{}", ())
+    pinned = request.pinned_us
+    empty_served = state is not None and state.empty_served
+    if empty_page is not None and not empty_served and empty_page(request.fingerprint, first_position):
+        cursor = codec.encode(request.fingerprint, entries.state(first_position, pinned, empty_served=True))
+        return Page(b'{"cursor":"' + cursor.encode() + b'"}', (), empty=True)
+    body = b'{"' + response_key + b'":[' + b",".join(json_of(row) for row in page) + b"]"
+    if next_position is not None:
+        cursor = codec.encode(request.fingerprint, entries.state(next_position, pinned))
+        body += b',"cursor":"' + cursor.encode() + b'"'
+    return Page(body + b"}", tuple(page))

@@ -28,8 +28,11 @@ clock, by hand). Each kind of change arrives as a Poisson process whose mean rat
 Every change stamps ``updated_at`` with its scheduled (simulated) time, never later than the time
 it was applied at, so the data at simulated time ``T`` depends only on the seed and ``T``, not on
 how often :meth:`advance_to` was called on the way (deterministic under ``LiveConfig.seed``).
-Orders arrive at a flat rate around the clock (no opening hours). The merchant mutates ``data`` in
-place (new objects are appended to its lists): give it a ``DemoData`` of its own.
+Orders arrive at a flat rate around the clock (no opening hours). The merchant changes ``data`` in
+place (orders, payments and refunds are put into its stores, catalog objects and customers edited in
+their lists): give it a ``DemoData`` of its own. It reads generated orders from the store only when
+it needs one (a sale to return), so following a large merchant costs little more memory than
+serving it.
 
 Listeners (:meth:`LiveMerchant.subscribe`) get each batch of changed objects under the merchant's
 lock; the app uses that to keep its search indexes current.
@@ -54,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .catalog import CURRENCY_RATES, Catalog, Variation
 from .generator import DemoData
 from .ids import IdFactory
-from .orders import DAY_MS, MoneyPool, OrderSynthesizer, money_amounts
+from .orders import DAY_MS, OrderSynthesizer, money_amounts, money_pool
 from .payments import PaymentLedger
 from .returns import EXCHANGE_SHARE, PARTIAL_SHARE, WHOLE_SALE_SHARE, ReturnMaker
 from .team import TeamRoster
@@ -168,7 +171,7 @@ class LiveMerchant:
         self._stream = stream
         self.now_us = datetime_to_us(data.anchor)
         now_ms = self.now_us // 1000
-        self._money = MoneyPool()
+        self._money = money_pool()
         self._ids = IdFactory(stream("ids"))
         self._sales_rng = stream("orders")
         self._returns_rng = stream("returns")
@@ -177,10 +180,15 @@ class LiveMerchant:
         self._tenders = TenderMaker(self._sales_rng, self._ids, self._money)
         self._rebuild_makers()
         self._ledger = PaymentLedger(
-            stream("payments"), self._ids, self._money, TeamRoster(data.team_members), now_ms + 1
+            stream("payments"),
+            self._ids,
+            self._money,
+            TeamRoster(data.team_members),
+            now_ms + 1,
+            payments=data.payments,
+            refunds=data.refunds,
+            sale_of=self._order,
         )
-        self._ledger.adopt(data.orders, data.payments)
-        self._orders = {order["id"]: order for order in data.orders}
         self._catalog_by_id = {obj["id"]: obj for obj in data.catalog_objects}
         self._initial_items = sum(1 for obj in data.catalog_objects if obj["type"] == "ITEM" and not obj["is_deleted"])
         self._locations = sorted(data.locations, key=lambda loc: loc["id"])
@@ -189,7 +197,11 @@ class LiveMerchant:
         self._customer_created = [parse_rfc3339_us(c["created_at"]) // 1000 for c in self._customers]
         self._returned: dict[tuple[str, str], int] = {}
         self._last_return_ms: dict[str, int] = {}
-        for order in data.orders:
+        store = data.orders
+        for row in range(len(store)):
+            if not store.is_return[row]:
+                continue
+            order = store.object(row)
             for order_return in order.get("returns", ()):
                 closed_ms = parse_rfc3339_us(order["closed_at"]) // 1000
                 source = order_return["source_order_id"]
@@ -198,9 +210,9 @@ class LiveMerchant:
                     key = (order_return["source_order_id"], line["source_line_item_uid"])
                     self._returned[key] = self._returned.get(key, 0) + int(line["quantity"])
         self._sales: list[tuple[int, str]] = sorted(
-            (parse_rfc3339_us(order["closed_at"]) // 1000, order["id"])
-            for order in data.orders
-            if self._returnable(order)
+            (store.closed_us[row] // 1000, store.ids[row])
+            for row in range(len(store))
+            if store.states[row] == "COMPLETED" and not store.is_return[row] and store.sells_items[row]
         )
         self._queue: list[tuple[int, int, str, str]] = []  # (due ms, sequence, kind, order id)
         self._sequence = 0
@@ -287,6 +299,10 @@ class LiveMerchant:
             TenderMaker(self._returns_rng, self._ids, self._money),
         )
 
+    def _order(self, order_id: str) -> JSONObject | None:
+        """The order with ``order_id`` as stored now (a fresh dict: store it again after changing it)."""
+        return self.data.orders.get(order_id)
+
     @staticmethod
     def _returnable(order: JSONObject) -> bool:
         return (
@@ -296,25 +312,16 @@ class LiveMerchant:
         )
 
     def _record_order(self, order: JSONObject, changes: LiveChanges) -> None:
-        if order["id"] not in self._orders:
-            self._orders[order["id"]] = order
-            self.data.orders.append(order)
+        self.data.orders.put(order)
         changes.orders[order["id"]] = order
         if self._returnable(order):
             insort(self._sales, (parse_rfc3339_us(order["closed_at"]) // 1000, order["id"]))
 
     def _record_payments(self, order: JSONObject, at_ms: int, changes: LiveChanges) -> None:
-        ledger = self._ledger
-        payments_before, refunds_before = len(ledger.payments), len(ledger.refunds)
-        ledger.record(order, end_ms=at_ms + 1)
-        for payment in ledger.payments[payments_before:]:
-            self.data.payments.append(payment)
-            changes.payments[payment["id"]] = payment
-        for refund in ledger.refunds[refunds_before:]:
-            self.data.refunds.append(refund)
+        entries = self._ledger.record(order, end_ms=at_ms + 1)  # it stores them in data.payments/refunds
+        changes.payments.update(entries.payments)
+        for refund in entries.refunds:
             changes.refunds[refund["id"]] = refund
-            payment = ledger._by_id[refund["payment_id"]]
-            changes.payments[payment["id"]] = payment
 
     def _attribute(self, order: JSONObject, at_ms: int) -> None:
         rng = self._rng
@@ -357,7 +364,7 @@ class LiveMerchant:
         return True
 
     def _complete(self, order_id: str, at_ms: int, changes: LiveChanges) -> bool:
-        order = self._orders.get(order_id)
+        order = self._order(order_id)
         if order is None or order["state"] != "OPEN":
             return False
         rng = self._sales_rng
@@ -398,7 +405,8 @@ class LiveMerchant:
             return False
         live_variations = {variation.id for variation in self._catalog.variations}
         for _ in range(10):
-            sale = self._orders[self._sales[rng.randrange(low, high)][1]]
+            sale = self._order(self._sales[rng.randrange(low, high)][1])
+            assert sale is not None
             if at_ms - self._last_return_ms.get(sale["id"], 0) < RETURN_GAP_MS:
                 continue
             lines = [

@@ -55,15 +55,17 @@ lunch peaks inside the shop's opening hours, pastries in the morning, sandwiches
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from .catalog import Catalog, Discount, Modifier, Tax, Variation, convert_price
+from .draws import below, pick
 from .ids import IdFactory
 from .locations import LocationTemplate
 from .pricing import allocate, inclusive_tax, percent_of
@@ -102,6 +104,11 @@ QUANTITY_WEIGHTS = (85, 12, 3)
 SOURCES = ("Square Point of Sale", "Square Online")
 SOURCE_WEIGHTS = (88, 12)
 
+# Cumulative weights for ``draws.pick`` (the same draw as ``rng.choices(..., cum_weights=...)[0]``).
+BASKET_CUM_WEIGHTS = tuple(itertools.accumulate(BASKET_WEIGHTS))
+QUANTITY_CUM_WEIGHTS = tuple(itertools.accumulate(QUANTITY_WEIGHTS))
+SOURCE_CUM_WEIGHTS = tuple(itertools.accumulate(SOURCE_WEIGHTS))
+
 LATE_UPDATE_SHARE = 0.07  # orders touched again after closing
 WHOLE_SECOND_SHARE = 0.2  # orders whose timestamps carry no fractional seconds
 
@@ -121,9 +128,9 @@ GIFT_CARD_US_CENTS = (2500, 5000, 10000)
 MAX_LINES = 5
 
 
-@dataclass(frozen=True)
-class LineSpec:
-    """What is sold on one line, before any arithmetic."""
+class LineSpec(NamedTuple):
+    """What is sold on one line, before any arithmetic (a named tuple: built for every line of
+    every sale, and a tuple is several times cheaper to build than a frozen dataclass)."""
 
     item_type: str  # ITEM, CUSTOM_AMOUNT or GIFT_CARD
     name: str
@@ -159,18 +166,19 @@ class OrderWindow:
     orders_per_day: float  # expected orders per day across all locations
 
 
-class MoneyPool:
-    """Shares identical ``Money`` dicts: tens of thousands of orders repeat a few hundred values."""
+MoneyFactory = Callable[[int, str], JSONObject]
 
-    def __init__(self) -> None:
-        self._pool: dict[tuple[int, str], JSONObject] = {}
 
-    def __call__(self, amount: int, currency: str) -> JSONObject:
-        key = (amount, currency)
-        money = self._pool.get(key)
-        if money is None:
-            money = self._pool[key] = {"amount": amount, "currency": currency}
-        return money
+def money_pool() -> MoneyFactory:
+    """``money(amount, currency)`` -> a Square ``Money`` dict, the same dict for the same values:
+    hundreds of thousands of orders repeat a few thousand values (an ``lru_cache``, so a repeated
+    value costs a C-level lookup, not a Python call)."""
+
+    @functools.cache
+    def money(amount: int, currency: str) -> JSONObject:
+        return {"amount": amount, "currency": currency}
+
+    return money
 
 
 def _local_dates(start_ms: int, end_ms: int, zone: ZoneInfo) -> Iterator[date]:
@@ -329,10 +337,10 @@ def money_amounts(
 class OrderSynthesizer:
     """Generates every location's orders from one seeded random stream."""
 
-    def __init__(self, rng: random.Random, ids: IdFactory, catalog: Catalog, money: MoneyPool | None = None) -> None:
+    def __init__(self, rng: random.Random, ids: IdFactory, catalog: Catalog, money: MoneyFactory | None = None) -> None:
         self._rng = rng
         self._ids = ids
-        self._money = money or MoneyPool()
+        self._money = money or money_pool()
         self._catalog = catalog
         self._pricer = LinePricer(ids, self._money)
         self._tenders = TenderMaker(rng, ids, self._money)
@@ -345,14 +353,20 @@ class OrderSynthesizer:
 
     def generate(self, shops: list[tuple[LocationTemplate, JSONObject]], window: OrderWindow) -> list[JSONObject]:
         """All orders of all ``shops`` in ``window``, sorted by ``created_at`` then id."""
-        total_traffic = sum(template.traffic for template, _ in shops)
-        dated: list[tuple[int, str, JSONObject]] = []
-        for template, location in shops:
-            share = window.orders_per_day * template.traffic / total_traffic
-            for created_ms, order in self._location_orders(template, location, share, window):
-                dated.append((created_ms, order["id"], order))
+        dated = [(created_ms, order["id"], order) for created_ms, order in self.stream(shops, window)]
         dated.sort(key=lambda entry: (entry[0], entry[1]))
         return [order for _, _, order in dated]
+
+    def stream(
+        self, shops: list[tuple[LocationTemplate, JSONObject]], window: OrderWindow
+    ) -> Iterator[tuple[int, JSONObject]]:
+        """Every order of every shop in ``window`` with its ``created_at`` in epoch ms, one shop
+        after the other, one local day after the other (not sorted within a day): the generator
+        stores each order as it comes instead of holding them all."""
+        total_traffic = sum(template.traffic for template, _ in shops)
+        for template, location in shops:
+            share = window.orders_per_day * template.traffic / total_traffic
+            yield from self._location_orders(template, location, share, window)
 
     def _location_orders(
         self, template: LocationTemplate, location: JSONObject, per_day: float, window: OrderWindow
@@ -371,14 +385,19 @@ class OrderSynthesizer:
             trend = 0.92 + 0.16 * progress  # the business grows a little over the window
             expected = per_day * WEEKDAY_FACTORS[weekday] * trend * rng.uniform(0.85, 1.15)
             count = int(expected + rng.random())  # unbiased rounding
+            hour_starts: dict[int, int] = {}  # local hour -> its first second, epoch seconds
             for _ in range(count):
-                hour = rng.choices(hours, cum_weights=hour_weights)[0]
+                hour = pick(rng, hours, hour_weights)
                 last_hour = hour == closes - 1
-                minute = rng.randrange(45 if last_hour else 60)
-                second = rng.randrange(60)
-                local = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=zone)
+                minute = below(rng, 45 if last_hour else 60)
+                second = below(rng, 60)
+                hour_start = hour_starts.get(hour)
+                if hour_start is None:  # opening hours never straddle a DST change: offsets are whole hours
+                    local = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
+                    hour_start = hour_starts[hour] = int(local.timestamp())
                 whole_seconds = rng.random() < WHOLE_SECOND_SHARE
-                created_ms = int(local.timestamp()) * 1000 + (0 if whole_seconds else rng.randrange(1000))
+                local_s = hour_start + minute * 60 + second
+                created_ms = local_s * 1000 + (0 if whole_seconds else below(rng, 1000))
                 order = self._order(location, hour, created_ms, whole_seconds, window)
                 if order is not None:
                     yield created_ms, order
@@ -389,13 +408,13 @@ class OrderSynthesizer:
         rng = self._rng
         if not window.start_ms <= created_ms < window.end_ms:
             return None
-        closed_ms = created_ms + rng.randrange(30, 12 * 60) * 1000
+        closed_ms = created_ms + (30 + below(rng, 12 * 60 - 30)) * 1000
         version = rng.choice((3, 4))
         if rng.random() < LATE_UPDATE_SHARE:
             updated_ms = closed_ms + rng.randrange(3600, 72 * 3600) * 1000
             version += 1
         else:
-            updated_ms = closed_ms + rng.randrange(200, 4000)
+            updated_ms = closed_ms + 200 + below(rng, 4000 - 200)
         if whole_seconds:
             closed_ms -= closed_ms % 1000
             updated_ms -= updated_ms % 1000
@@ -452,7 +471,7 @@ class OrderSynthesizer:
         )
 
         order_id = self._ids.order()
-        source = rng.choices(SOURCES, weights=SOURCE_WEIGHTS)[0]
+        source = pick(rng, SOURCES, SOURCE_CUM_WEIGHTS)
         fraction = not whole_seconds
         closed_at = format_ms(closed_ms, fraction=fraction)
         tenders: list[JSONObject] = []
@@ -502,12 +521,12 @@ class OrderSynthesizer:
         gift_draw = rng.random()
         if gift_draw < GIFT_CARD_ONLY_SHARE:
             return [self._gift_card(currency)]
-        basket_size = rng.choices(BASKET_SIZES, weights=BASKET_WEIGHTS)[0]
+        basket_size = pick(rng, BASKET_SIZES, BASKET_CUM_WEIGHTS)
         picks = rng.choices(self._variations, cum_weights=self._daypart_cum_weights[daypart], k=basket_size)
         quantities: dict[str, int] = {}
         chosen: dict[str, Variation] = {}
         for variation in picks:
-            quantity = rng.choices(QUANTITIES, weights=QUANTITY_WEIGHTS)[0]
+            quantity = pick(rng, QUANTITIES, QUANTITY_CUM_WEIGHTS)
             quantities[variation.id] = quantities.get(variation.id, 0) + quantity
             chosen[variation.id] = variation
         specs = []

@@ -8,15 +8,16 @@
 * RetrieveOrder: ``{"order": {...}}``, or 404 ``NOT_FOUND`` in Square's error envelope. Order ids
   are case-sensitive.
 
-Orders are served exactly as ``orders/search`` serves them (the same pre-serialised JSON, so
-injected malformed orders stay malformed).
+Orders are served exactly as ``orders/search`` serves them (the same ``json_of``, so injected
+malformed orders stay malformed), read from the :class:`~.store.OrderStore` by id.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
+from .store import OrderStore
 from .wire import Body, SquareRequestError, bad_request
 
 JSONObject = dict[str, Any]
@@ -25,14 +26,16 @@ MAX_ORDER_IDS = 100
 
 
 class OrdersLookup:
-    def __init__(self, orders: list[JSONObject]) -> None:
-        self._json = {order["id"]: json.dumps(order, separators=(",", ":")).encode() for order in orders}
-        self._location = {order["id"]: order["location_id"] for order in orders}
+    """Orders by id from ``store``, serialised by ``json_of`` (default: the store's JSON)."""
+
+    def __init__(self, store: OrderStore, json_of: Callable[[int], bytes] | None = None) -> None:
+        self._store = store
+        self._json_of = json_of or store.json
 
     def upsert(self, order: JSONObject) -> None:
-        """Add or replace one order (live data)."""
-        self._json[order["id"]] = json.dumps(order, separators=(",", ":")).encode()
-        self._location[order["id"]] = order["location_id"]
+        """Add or replace one order (live data; the store may already hold it)."""
+        if self._store.row(order["id"]) is None:
+            self._store.put(order)
 
     def batch(self, body: Body, location_ids: set[str]) -> tuple[bytes, tuple[str, ...]]:
         """The BatchRetrieveOrdersResponse body and the ids of the orders on it."""
@@ -53,18 +56,20 @@ class OrdersLookup:
                 f"`order_ids` may contain at most {MAX_ORDER_IDS} ids; got {len(order_ids)}.",
                 "order_ids",
             )
-        found = [
-            order_id
-            for order_id in dict.fromkeys(order_ids)
-            if order_id in self._json and (location_id is None or self._location[order_id] == location_id)
-        ]
+        store = self._store
+        rows = {order_id: store.row(order_id) for order_id in dict.fromkeys(order_ids)}
+        found = {
+            order_id: row
+            for order_id, row in rows.items()
+            if row is not None and (location_id is None or store.location_ids[row] == location_id)
+        }
         if not found:
             return b"{}", ()
-        return b'{"orders":[' + b",".join(self._json[order_id] for order_id in found) + b"]}", tuple(found)
+        return b'{"orders":[' + b",".join(map(self._json_of, found.values())) + b"]}", tuple(found)
 
     def get(self, order_id: str) -> bytes:
         """The RetrieveOrderResponse body; 404 ``NOT_FOUND`` for an unknown id."""
-        found = self._json.get(order_id)
-        if found is None:
+        row = self._store.row(order_id)
+        if row is None:
             raise SquareRequestError(404, "NOT_FOUND", f"Could not find order with id `{order_id}`.", field="order_id")
-        return b'{"order":' + found + b"}"
+        return b'{"order":' + self._json_of(row) + b"}"

@@ -17,20 +17,23 @@ What Square does and the demo mimics:
   nothing matches.
 
 Orders are indexed once per sort field (sorted timestamps as integer microseconds plus id as
-the tie-breaker), so a page costs a ``bisect`` and a walk over at most the pages it returns;
-each order's JSON is serialised once.
+the tie-breaker, see ``listing.StampedEntries``), so a page costs a ``bisect`` and a walk over at
+most the pages it returns. The filters read the columns of the :class:`~.store.OrderStore`; only
+the orders on the page are decompressed.
 """
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from .cursors import CursorCodec, CursorState, fingerprint
-from .listing import SortedEntries
+from .listing import StampedEntries
+from .store import OrderStore
 from .timefmt import parse_rfc3339_us
 from .wire import Body, bad_request
 
@@ -260,64 +263,47 @@ MAX_ID = "\U0010ffff"
 
 
 class OrdersIndex:
-    """The demo's orders, pre-serialised and sorted by each sortable timestamp.
+    """The demo's orders (an :class:`~.store.OrderStore`) sorted by each sortable timestamp.
 
-    ``empty_page`` (fault injection) decides, per query and position, whether an empty page with
-    a cursor to that same position comes before the real page. :meth:`upsert` adds a new order
-    or replaces a changed one (live data): entries are only ever added (see
-    ``listing.SortedEntries``), so cursors in flight stay valid.
+    ``json_of`` serialises a row (default: the store's JSON; the app passes one that serves
+    injected malformed orders). ``empty_page`` (fault injection) decides, per query and position,
+    whether an empty page with a cursor to that same position comes before the real page.
+    :meth:`upsert` indexes a new or changed order (live data): entries are only ever added (see
+    ``listing.StampedEntries``), so cursors in flight stay valid.
     """
 
     def __init__(
-        self, orders: list[JSONObject], codec: CursorCodec, *, empty_page: EmptyPagePolicy | None = None
+        self,
+        store: OrderStore,
+        codec: CursorCodec,
+        *,
+        empty_page: EmptyPagePolicy | None = None,
+        json_of: Callable[[int], bytes] | None = None,
     ) -> None:
+        self._store = store
         self._codec = codec
         self._empty_page = empty_page
-        self._ids: list[str] = []
-        self._json: list[bytes] = []
-        self._entries_json: list[bytes] = []
-        self._location: list[str] = []
-        self._state: list[str | None] = []
-        self._source: list[str | None] = []
-        self._customers: list[set[str]] = []
-        self._row_of: dict[str, int] = {}
+        self._json_of = json_of or store.json
         self._sorted = {
-            sort_field: SortedEntries(
-                [(_stamp(o, attribute), row) for row, o in enumerate(orders) if o.get(attribute)], len(orders)
-            )
-            for sort_field, attribute in SORT_FIELDS.items()
+            "CREATED_AT": StampedEntries(store.created_us, store.ids),
+            "UPDATED_AT": StampedEntries(store.updated_us, store.ids),
+            "CLOSED_AT": StampedEntries(store.closed_us, store.ids),
         }
-        for order in orders:
-            self._set_row(order)
-
-    def _set_row(self, order: JSONObject) -> int:
-        row = self._row_of.get(order["id"])
-        if row is None:
-            row = self._row_of[order["id"]] = len(self._ids)
-            for column in (
-                self._ids, self._json, self._entries_json, self._location, self._state, self._source, self._customers
-            ):  # fmt: skip
-                column.append(None)  # type: ignore[arg-type]
-        self._ids[row] = order["id"]
-        self._json[row] = json.dumps(order, separators=(",", ":")).encode()
-        self._entries_json[row] = json.dumps(
-            {"order_id": order["id"], "version": order["version"], "location_id": order["location_id"]},
-            separators=(",", ":"),
-        ).encode()
-        self._location[row] = order["location_id"]
-        self._state[row] = order.get("state")
-        self._source[row] = (order.get("source") or {}).get("name")
-        self._customers[row] = {
-            order.get("customer_id"),
-            *(t.get("customer_id") for t in order.get("tenders") or ()),
-        } - {None}
-        return row
 
     def upsert(self, order: JSONObject) -> None:
-        """Add ``order`` or replace the order with its id (live data)."""
-        row = self._set_row(order)
+        """Index a new order or the changed order with its id (live data; stored in the store if it
+        is not there yet)."""
+        store = self._store
+        row = store.row(order["id"])
+        if row is None:
+            row = store.put(order)
         for sort_field, attribute in SORT_FIELDS.items():
             self._sorted[sort_field].set(row, _stamp(order, attribute) if order.get(attribute) else None)
+
+    def _entry_json(self, row: int) -> bytes:
+        store = self._store
+        entry = {"order_id": store.ids[row], "version": store.versions[row], "location_id": store.location_ids[row]}
+        return orjson.dumps(entry)
 
     def search(self, request: SearchOrdersRequest, now_us: int) -> bytes:
         """Answer one page; returns the response body (JSON bytes)."""
@@ -350,6 +336,9 @@ class OrdersIndex:
             start = high - 1 if position is None else min(high - 1, position)
             candidates = range(start, low - 1, -1)
 
+        store = self._store
+        location_of, state_of = store.location_ids, store.states
+        source_of, customers_of = store.sources, store.customers
         locations = set(query.location_ids)
         states = None if query.states is None else set(query.states)
         sources = None if query.source_names is None else set(query.source_names)
@@ -361,14 +350,16 @@ class OrdersIndex:
             if not entries.live(index):
                 continue
             row = rows[index]
-            if self._location[row] not in locations:
+            if location_of[row] not in locations:
                 continue
-            if states is not None and self._state[row] not in states:
+            if states is not None and state_of[row] not in states:
                 continue
-            if sources is not None and self._source[row] not in sources:
+            if sources is not None and source_of[row] not in sources:
                 continue
-            if customers is not None and customers.isdisjoint(self._customers[row]):
-                continue
+            if customers is not None:
+                found = customers_of[row]
+                if found is None or (found not in customers if isinstance(found, str) else customers.isdisjoint(found)):
+                    continue
             if len(page) == request.limit:
                 next_position = index
                 break
@@ -381,13 +372,13 @@ class OrdersIndex:
         if self._empty_page is not None and not empty_served and self._empty_page(query_fingerprint, first_position):
             cursor = self._codec.encode(query_fingerprint, entries.state(first_position, pinned, empty_served=True))
             return OrdersPage(b'{"cursor":"' + cursor.encode() + b'"}', (), empty=True)
-        chunks = self._entries_json if request.return_entries else self._json
+        serialise = self._entry_json if request.return_entries else self._json_of
         key = b"order_entries" if request.return_entries else b"orders"
-        body = b'{"' + key + b'":[' + b",".join(chunks[row] for row in page) + b"]"
+        body = b'{"' + key + b'":[' + b",".join(serialise(row) for row in page) + b"]"
         if next_position is not None:
             cursor = self._codec.encode(query_fingerprint, entries.state(next_position, pinned))
             body += b',"cursor":"' + cursor.encode() + b'"'
-        return OrdersPage(body + b"}", tuple(self._ids[row] for row in page))
+        return OrdersPage(body + b"}", tuple(store.ids[row] for row in page))
 
 
 def _stamp(order: JSONObject, attribute: str) -> tuple[int, str]:

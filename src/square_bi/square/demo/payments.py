@@ -21,16 +21,23 @@ same sale sees the first one's refunds); a split sale can need two refunds. Each
 ``COMPLETED``, ``order_id`` = the return order, ``created_at`` = its close, ``updated_at`` = its
 ``updated_at``; card refunds give back the processing fee in proportion (a negative ``INITIAL``
 ``processing_fee``, rounded half up).
+
+The ledger writes straight into the object stores (``store``) it is given (the demo's
+``payments`` and ``refunds``): a refund reads the refunded payment back from its store, changes it
+and stores it again, so no payment has to stay in memory as a dict.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+from .draws import below
 from .ids import IdFactory
 from .pricing import half_up
+from .store import ObjectStore
 from .team import TeamRoster
 from .timefmt import format_ms, parse_rfc3339_us
 
@@ -46,57 +53,72 @@ def _ms(text: str) -> int:
     return parse_rfc3339_us(text) // 1000
 
 
+@dataclass
+class LedgerEntries:
+    """What one :meth:`PaymentLedger.record` wrote: payments created or changed (refunded), by id,
+    and the refunds it created."""
+
+    payments: dict[str, JSONObject] = field(default_factory=dict)
+    refunds: list[JSONObject] = field(default_factory=list)
+
+
 class PaymentLedger:
-    """Creates payments for paid orders and refunds for return orders, in time order."""
+    """Creates payments for paid orders and refunds for return orders, into ``payments`` and
+    ``refunds``; ``sale_of`` finds a returned sale by id (to refund its payments)."""
 
     def __init__(
-        self, rng: random.Random, ids: IdFactory, money: MoneyFactory, roster: TeamRoster, end_ms: int
+        self,
+        rng: random.Random,
+        ids: IdFactory,
+        money: MoneyFactory,
+        roster: TeamRoster,
+        end_ms: int,
+        *,
+        payments: ObjectStore,
+        refunds: ObjectStore,
+        sale_of: Callable[[str], JSONObject | None],
     ) -> None:
         self._rng = rng
         self._ids = ids
         self._money = money
         self._roster = roster
         self._end_ms = end_ms
-        self.payments: list[JSONObject] = []
-        self.refunds: list[JSONObject] = []
-        self._by_id: dict[str, JSONObject] = {}
-        self._sales: dict[str, JSONObject] = {}
+        self.payments = payments
+        self.refunds = refunds
+        self._sale_of = sale_of
 
-    def adopt(self, orders: list[JSONObject], payments: list[JSONObject]) -> None:
-        """Take over orders and payments recorded elsewhere (the live merchant continues the
-        generated ledger), so later returns of those orders are refunded to their payments."""
-        self._sales.update((order["id"], order) for order in orders)
-        self._by_id.update((payment["id"], payment) for payment in payments)
-
-    def record(self, order: JSONObject, *, end_ms: int | None = None) -> None:
+    def record(self, order: JSONObject, *, end_ms: int | None = None) -> LedgerEntries:
         """Payments for every tender of ``order``; a refund if it is a return giving money back.
-        ``end_ms`` (default: the ledger's) bounds the payments' capture times."""
+        ``end_ms`` (default: the ledger's) bounds the payments' capture times. A return's sale
+        must have been recorded before it."""
         if end_ms is not None:
             self._end_ms = end_ms
-        self._sales[order["id"]] = order
+        entries = LedgerEntries()
         for tender in order.get("tenders", ()):
             payment = self._payment(order, tender)
-            self.payments.append(payment)
-            self._by_id[payment["id"]] = payment
+            self.payments.put(payment)
+            entries.payments[payment["id"]] = payment
         due = -order["total_money"]["amount"]
         if order.get("returns") and due > 0:
-            self._refund(order, due)
+            self._refund(order, due, entries)
+        return entries
 
     def _payment(self, order: JSONObject, tender: JSONObject) -> JSONObject:
         rng = self._rng
         money = self._money
         currency = tender["amount_money"]["currency"]
         created_ms = _ms(tender["created_at"])
-        updated_ms = created_ms + rng.randrange(200, 3000)
+        updated_ms = created_ms + 200 + below(rng, 3000 - 200)
         if updated_ms >= self._end_ms:
             updated_ms = created_ms
         total = tender["amount_money"]["amount"]
         tip = tender["tip_money"]["amount"] if "tip_money" in tender else 0
         card = tender["type"] == "CARD"
+        created_at, updated_at = format_ms(created_ms), format_ms(updated_ms)
         payment: JSONObject = {
             "id": tender["id"],
-            "created_at": format_ms(created_ms),
-            "updated_at": format_ms(updated_ms),
+            "created_at": created_at,
+            "updated_at": updated_at,
             "amount_money": money(total - tip, currency),
         }
         if card:
@@ -106,7 +128,7 @@ class PaymentLedger:
         if card:
             payment["processing_fee"] = [
                 {
-                    "effective_at": format_ms(updated_ms),
+                    "effective_at": updated_at,
                     "type": "INITIAL",
                     "amount_money": tender["processing_fee_money"],
                 }
@@ -123,8 +145,8 @@ class PaymentLedger:
                 "avs_status": "AVS_NOT_CHECKED",
                 "statement_description": STATEMENT_DESCRIPTION,
                 "card_payment_timeline": {
-                    "authorized_at": format_ms(created_ms),
-                    "captured_at": format_ms(updated_ms),
+                    "authorized_at": created_at,
+                    "captured_at": updated_at,
                 },
             }
         else:
@@ -145,11 +167,12 @@ class PaymentLedger:
         payment["version_token"] = self._ids.version_token()
         return payment
 
-    def _refund(self, order: JSONObject, due: int) -> None:
-        sale = self._sales.get(order["returns"][0]["source_order_id"])
+    def _refund(self, order: JSONObject, due: int, entries: LedgerEntries) -> None:
+        sale = self._sale_of(order["returns"][0]["source_order_id"])
         if sale is None:
             return
-        paid = [self._by_id[tender["id"]] for tender in sale.get("tenders", ()) if tender["id"] in self._by_id]
+        stored = (self.payments.get(tender["id"]) for tender in sale.get("tenders", ()))
+        paid = [payment for payment in stored if payment is not None]
         paid.sort(key=lambda payment: payment["source_type"] != "CARD")  # card first, stable
         created_ms = _ms(order["closed_at"])
         updated_at = order["updated_at"]
@@ -187,8 +210,11 @@ class PaymentLedger:
             refund["created_at"] = format_ms(created_ms)
             refund["updated_at"] = updated_at
             refund["team_member_id"] = team_member_id
-            self.refunds.append(refund)
+            self.refunds.put(refund)
+            entries.refunds.append(refund)
             payment["refunded_money"] = self._money(already + amount, currency)
             payment["refund_ids"] = [*payment.get("refund_ids", ()), refund["id"]]
             if _ms(updated_at) > _ms(payment["updated_at"]):
                 payment["updated_at"] = updated_at
+            self.payments.put(payment)
+            entries.payments[payment["id"]] = payment

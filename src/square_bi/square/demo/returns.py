@@ -82,36 +82,46 @@ class ReturnMaker:
         self, sales: list[JSONObject], shops: list[tuple[LocationTemplate, JSONObject]], end_ms: int
     ) -> list[JSONObject]:
         """Return orders for ``sales`` (in the order of ``sales``), all created before ``end_ms``."""
-        rng = self._rng
         templates = {location["id"]: template for template, location in shops}
         returned: dict[tuple[str, str], int] = {}
-        orders: list[JSONObject] = []
-        for sale in sales:
-            if sale["state"] != "COMPLETED" or "returns" in sale or rng.random() >= RETURN_SHARE:
-                continue
-            lines = [line for line in sale["line_items"] if line["item_type"] == "ITEM"]
-            if not lines:
-                continue
-            chosen = lines if rng.random() < WHOLE_SALE_SHARE else [rng.choice(lines)]
-            picks = []
-            for line in chosen:
-                quantity = int(line["quantity"])
-                partial = quantity > 1 and rng.random() < PARTIAL_SHARE
-                picks.append((line, rng.randint(1, quantity - 1) if partial else quantity))
-            template = templates[sale["location_id"]]
-            after_ms = parse_rfc3339_us(sale["closed_at"]) // 1000
-            exchange = rng.random() < EXCHANGE_SHARE
-            first = self._return_order(sale, picks, template, after_ms, end_ms, returned, exchange)
-            if first is None:
-                continue
-            orders.append(first)
-            leftovers = [(line, int(line["quantity"]) - returned.get((sale["id"], line["uid"]), 0)) for line in chosen]
-            leftovers = [(line, left) for line, left in leftovers if left > 0]
-            if leftovers and rng.random() < SECOND_RETURN_SHARE:
-                after_ms = parse_rfc3339_us(first["closed_at"]) // 1000
-                second = self._return_order(sale, leftovers, template, after_ms, end_ms, returned, False)
-                if second is not None:
-                    orders.append(second)
+        return [order for sale in sales for order in self.returns_of(sale, templates, end_ms, returned)]
+
+    def returns_of(
+        self,
+        sale: JSONObject,
+        templates: dict[str, LocationTemplate],
+        end_ms: int,
+        returned: dict[tuple[str, str], int],
+    ) -> list[JSONObject]:
+        """The return orders of one sale (none, one, or a first and a second), all created before
+        ``end_ms``; ``templates`` maps location ids to their shops; ``returned`` holds the units of
+        each ``(sale id, line uid)`` already returned and is updated."""
+        rng = self._rng
+        if sale["state"] != "COMPLETED" or "returns" in sale or rng.random() >= RETURN_SHARE:
+            return []
+        lines = [line for line in sale["line_items"] if line["item_type"] == "ITEM"]
+        if not lines:
+            return []
+        chosen = lines if rng.random() < WHOLE_SALE_SHARE else [rng.choice(lines)]
+        picks = []
+        for line in chosen:
+            quantity = int(line["quantity"])
+            partial = quantity > 1 and rng.random() < PARTIAL_SHARE
+            picks.append((line, rng.randint(1, quantity - 1) if partial else quantity))
+        template = templates[sale["location_id"]]
+        after_ms = parse_rfc3339_us(sale["closed_at"]) // 1000
+        exchange = rng.random() < EXCHANGE_SHARE
+        first = self._return_order(sale, picks, template, after_ms, end_ms, returned, exchange)
+        if first is None:
+            return []
+        orders = [first]
+        leftovers = [(line, int(line["quantity"]) - returned.get((sale["id"], line["uid"]), 0)) for line in chosen]
+        leftovers = [(line, left) for line, left in leftovers if left > 0]
+        if leftovers and rng.random() < SECOND_RETURN_SHARE:
+            after_ms = parse_rfc3339_us(first["closed_at"]) // 1000
+            second = self._return_order(sale, leftovers, template, after_ms, end_ms, returned, False)
+            if second is not None:
+                orders.append(second)
         return orders
 
     def _when(self, template: LocationTemplate, after_ms: int) -> int:

@@ -14,10 +14,13 @@ Team member timestamps are whole seconds (``2025-01-05T16:02:11Z``), as Square w
 
 from __future__ import annotations
 
+import itertools
 import random
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
+from .draws import pick
 from .ids import IdFactory
 from .names import FAMILY_NAMES, GIVEN_NAMES, STAFF_EMAIL_DOMAIN, email_local_part
 from .timefmt import format_ms, parse_rfc3339_us
@@ -64,11 +67,21 @@ class TeamRoster:
             weight = OWNER_WEIGHT if member["is_owner"] else 1.0
             start = parse_rfc3339_us(member["created_at"]) // 1000
             self._shifts.append(Shift(member["id"], locations, start, end, weight))
+        # Who can be picked only changes when a shift starts or ends: cache the draw per interval.
+        ends = {shift.end_ms for shift in self._shifts if shift.end_ms is not None}
+        self._boundaries = sorted({shift.start_ms for shift in self._shifts} | ends)
+        self._draws: dict[tuple[str, int], tuple[list[str], list[float]]] = {}
 
     def pick(self, rng: random.Random, location_id: str, at_ms: int) -> str:
         """A member assigned to ``location_id`` and active at ``at_ms`` (the owner always is)."""
-        candidates = [shift for shift in self._shifts if shift.covers(location_id, at_ms)]
-        return rng.choices(candidates, weights=[shift.weight for shift in candidates])[0].member_id
+        key = (location_id, bisect_right(self._boundaries, at_ms))
+        draw = self._draws.get(key)
+        if draw is None:
+            candidates = [shift for shift in self._shifts if shift.covers(location_id, at_ms)]
+            cum_weights = list(itertools.accumulate(shift.weight for shift in candidates))
+            draw = self._draws[key] = ([shift.member_id for shift in candidates], cum_weights)
+        members, cum_weights = draw
+        return pick(rng, members, cum_weights)
 
 
 def build_team(

@@ -21,10 +21,12 @@ Shapes and rules (Square's ``Tender``):
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from typing import Any
 
+from .draws import below, pick
 from .ids import IdFactory
 from .pricing import half_up, percent_of
 
@@ -40,6 +42,8 @@ CARD_BRAND_WEIGHTS = (52, 28, 12, 8)
 COUNTER_ENTRY = ("CONTACTLESS", "EMV", "SWIPED")
 COUNTER_ENTRY_WEIGHTS = (72, 24, 4)
 ONLINE_ENTRY = ("KEYED", "ON_FILE")
+CARD_BRAND_CUM_WEIGHTS = tuple(itertools.accumulate(CARD_BRAND_WEIGHTS))
+COUNTER_ENTRY_CUM_WEIGHTS = tuple(itertools.accumulate(COUNTER_ENTRY_WEIGHTS))
 # currency -> ((milli-percent, fixed minor units) in person, (milli-percent, fixed) online)
 PROCESSING_FEES: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "USD": ((2600, 10), (2900, 30)),
@@ -116,14 +120,14 @@ class TenderMaker:
         counter_fee, online_fee = PROCESSING_FEES.get(currency, ((2600, 0), (2900, 0)))
         rate, fixed = online_fee if online else counter_fee
         tender["processing_fee_money"] = self._money(percent_of(amount, rate) + fixed, currency)
-        entry = rng.choice(ONLINE_ENTRY) if online else rng.choices(COUNTER_ENTRY, COUNTER_ENTRY_WEIGHTS)[0]
+        entry = rng.choice(ONLINE_ENTRY) if online else pick(rng, COUNTER_ENTRY, COUNTER_ENTRY_CUM_WEIGHTS)
         tender["card_details"] = {
             "status": "CAPTURED",
             "card": {
-                "card_brand": rng.choices(CARD_BRANDS, CARD_BRAND_WEIGHTS)[0],
-                "last_4": f"{rng.randrange(10_000):04d}",
-                "exp_month": rng.randint(1, 12),
-                "exp_year": rng.randint(2025, 2030),
+                "card_brand": pick(rng, CARD_BRANDS, CARD_BRAND_CUM_WEIGHTS),
+                "last_4": f"{below(rng, 10_000):04d}",
+                "exp_month": 1 + below(rng, 12),
+                "exp_year": 2025 + below(rng, 6),
                 "card_type": "CREDIT" if rng.random() < 0.6 else "DEBIT",
             },
             "entry_method": entry,
