@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 import duckdb
+import orjson
 import pyarrow as pa
 
 from square_bi.extract import records as r
@@ -18,21 +19,24 @@ from square_bi.warehouse.database import Warehouse, fetch_dicts, transaction
 from square_bi.warehouse.load import upsert
 
 
-def write_records(
-    con: duckdb.DuckDBPyConnection,
-    stream: str,
-    records: list[Any],
-    raw: list[dict[str, Any]],
-    synced_at: datetime,
-) -> int:
-    """Upsert one stream's validated records and their JSON (inside the caller's transaction)."""
+@dataclass(frozen=True)
+class StagedPage:
+    """One page's rows as Arrow tables, ready to upsert: each parent table with its child tables."""
+
+    parents: tuple[tuple[staging.StagingTable, pa.Table, tuple[tuple[staging.StagingTable, pa.Table], ...]], ...]
+
+
+def stage_records(stream: str, records: list[Any], raw: list[dict[str, Any]], synced_at: datetime) -> StagedPage:
+    """A stream's validated records and their JSON as Arrow tables (no database needed)."""
     if not records:
-        return 0
+        return StagedPage(())
     if stream == "locations":
-        return upsert(con, staging.LOCATIONS, rows.location_rows(cast(list[r.Location], records), raw, synced_at))
+        return StagedPage(
+            ((staging.LOCATIONS, rows.location_rows(cast(list[r.Location], records), raw, synced_at), ()),)
+        )
     if stream == "catalog":
         catalog = rows.catalog_rows(cast(list[r.CatalogObject], records), raw, synced_at)
-        return upsert(con, staging.CATALOG_OBJECTS, catalog)
+        return StagedPage(((staging.CATALOG_OBJECTS, catalog, ()),))
     if stream == "orders":
         orders, lines, returns, tenders = rows.order_rows(cast(list[r.Order], records), raw, synced_at)
         children = (
@@ -40,7 +44,7 @@ def write_records(
             (staging.ORDER_RETURN_LINE_ITEMS, returns),
             (staging.ORDER_TENDERS, tenders),
         )
-        return upsert(con, staging.ORDERS, orders, children=children)
+        return StagedPage(((staging.ORDERS, orders, children),))
     simple: dict[str, tuple[staging.StagingTable, Callable[..., pa.Table]]] = {
         "payments": (staging.PAYMENTS, rows.payment_rows),
         "refunds": (staging.REFUNDS, rows.refund_rows),
@@ -49,8 +53,24 @@ def write_records(
     }
     if stream in simple:
         table, build = simple[stream]
-        return upsert(con, table, build(records, raw, synced_at))
+        return StagedPage(((table, build(records, raw, synced_at), ()),))
     raise ValueError(f"No staging table for stream {stream!r}")
+
+
+def write_staged(con: duckdb.DuckDBPyConnection, staged: StagedPage) -> int:
+    """Upsert a staged page (inside the caller's transaction); how many parent rows were accepted."""
+    return sum(upsert(con, table, tab, children=children) for table, tab, children in staged.parents)
+
+
+def write_records(
+    con: duckdb.DuckDBPyConnection,
+    stream: str,
+    records: list[Any],
+    raw: list[dict[str, Any]],
+    synced_at: datetime,
+) -> int:
+    """Upsert one stream's validated records and their JSON (inside the caller's transaction)."""
+    return write_staged(con, stage_records(stream, records, raw, synced_at))
 
 
 def save_state(con: duckdb.DuckDBPyConnection, stream: str, partition: str, state: PartitionState) -> None:
@@ -91,18 +111,28 @@ class DuckDBSink:
         return await self.warehouse.arun(lambda con: load_state(con, stream, partition))
 
     async def commit(self, page: Page) -> None:
+        """Build the page's Arrow tables here, then commit on the writer thread.
+
+        Building them first (in the caller's thread: it is CPU work under the GIL wherever it runs)
+        lets the page's JSON dicts and models go as soon as this starts: what waits for the writer
+        is a few MB of columns, not tens of MB of Python objects, so pages in flight stay cheap."""
+        now = utc_now()
+        staged = stage_records(page.stream, page.records, page.raw, now)
+        stream, partition, state = page.stream, page.partition, page.state
+        dead = [(d.record_id, d.error, orjson.dumps(d.raw).decode()) for d in page.dead]
+        del page
+
         def write(con: duckdb.DuckDBPyConnection) -> None:
-            now = utc_now()
             with transaction(con):
-                write_records(con, page.stream, page.records, page.raw, now)
-                for dead in page.dead:
+                write_staged(con, staged)
+                for record_id, error, raw_json in dead:
                     con.execute(
                         "INSERT INTO dead_letters (stream, record_id, error, raw_json, first_seen_at, last_seen_at) "
                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (stream, record_id) DO UPDATE SET "
                         "error = excluded.error, raw_json = excluded.raw_json, last_seen_at = excluded.last_seen_at",
-                        [page.stream, dead.record_id, dead.error, json.dumps(dead.raw), now, now],
+                        [stream, record_id, error, raw_json, now, now],
                     )
-                save_state(con, page.stream, page.partition, page.state)
+                save_state(con, stream, partition, state)
 
         await self.warehouse.arun(write)
 
