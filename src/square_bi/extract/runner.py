@@ -338,17 +338,18 @@ class Extractor:
                         watermark=self._final_watermark(stream, state, window_end, raw, max_updated),
                         rows_total=state.rows_total + len(valid),
                     )
-                if pending is not None:
-                    await pending
-                pending = asyncio.create_task(
-                    self.sink.commit(Page(stream.name, partition, valid, valid_raw, dead, new_state))
-                )
-                state = new_state
-                if raw.cursor is None:
-                    break
-                cursor = raw.cursor
-                # The page now belongs to its commit: hold no second copy while fetching the next.
+                next_cursor = raw.cursor
+                page = self.sink.stage(Page(stream.name, partition, valid, valid_raw, dead, new_state))
+                # The staged page is all that is kept: no JSON dicts or models wait for the writer.
                 del raw, valid, valid_raw, dead
+                if pending is not None:
+                    await pending  # the previous page first: a checkpoint never passes a failed page
+                pending = asyncio.create_task(self.sink.commit(page))
+                del page
+                state = new_state
+                if next_cursor is None:
+                    break
+                cursor = next_cursor
             await pending
             pending = None
         finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -55,6 +55,16 @@ def stage_records(stream: str, records: list[Any], raw: list[dict[str, Any]], sy
         table, build = simple[stream]
         return StagedPage(((table, build(records, raw, synced_at), ()),))
     raise ValueError(f"No staging table for stream {stream!r}")
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """A page as ``DuckDBSink.stage`` leaves it: when it was staged, its tables, its dead letters."""
+
+    synced_at: datetime
+    tables: StagedPage
+    dead: list[tuple[str, str, str]]
+    """(record id, error, raw JSON) of each record that failed validation."""
 
 
 def write_staged(con: duckdb.DuckDBPyConnection, staged: StagedPage) -> int:
@@ -110,21 +120,31 @@ class DuckDBSink:
     async def get_state(self, stream: str, partition: str) -> PartitionState | None:
         return await self.warehouse.arun(lambda con: load_state(con, stream, partition))
 
-    async def commit(self, page: Page) -> None:
-        """Build the page's Arrow tables here, then commit on the writer thread.
+    def stage(self, page: Page) -> Page:
+        """The page with its Arrow tables built and its dead letters' JSON serialised (CPU work under
+        the GIL wherever it runs, so here, in the caller's thread): its models and JSON dicts can go
+        at once, and a page waiting for the writer holds a few MB of columns instead."""
+        if page.staged is not None:
+            return page
+        synced_at = utc_now()
+        staged = _Staged(
+            synced_at,
+            stage_records(page.stream, page.records, page.raw, synced_at),
+            [(d.record_id, d.error, orjson.dumps(d.raw).decode()) for d in page.dead],
+        )
+        return replace(page, records=[], raw=[], dead=[], staged=staged)
 
-        Building them first (in the caller's thread: it is CPU work under the GIL wherever it runs)
-        lets the page's JSON dicts and models go as soon as this starts: what waits for the writer
-        is a few MB of columns, not tens of MB of Python objects, so pages in flight stay cheap."""
-        now = utc_now()
-        staged = stage_records(page.stream, page.records, page.raw, now)
+    async def commit(self, page: Page) -> None:
+        staged = self.stage(page).staged
+        if not isinstance(staged, _Staged):
+            raise TypeError(f"A page staged by another sink: {type(staged).__name__}")
         stream, partition, state = page.stream, page.partition, page.state
-        dead = [(d.record_id, d.error, orjson.dumps(d.raw).decode()) for d in page.dead]
         del page
+        now, tables, dead = staged.synced_at, staged.tables, staged.dead
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
             with transaction(con):
-                write_staged(con, staged)
+                write_staged(con, tables)
                 for record_id, error, raw_json in dead:
                     con.execute(
                         "INSERT INTO dead_letters (stream, record_id, error, raw_json, first_seen_at, last_seen_at) "
