@@ -39,11 +39,11 @@ def orders_requests(base_url: str) -> int:
     return int(stats.get("POST /v2/orders/search", {}).get("requests", 0))
 
 
-def sync(base_url: str, db: Path, concurrency: int) -> tuple[float, int, float, float]:
+def sync(base_url: str, db: Path, concurrency: int, page_size: int) -> tuple[float, int, float, float]:
     """(seconds, orders requests made, peak RSS in MB, CPU seconds) of one full orders sync."""
     before = orders_requests(base_url)
     env = {**os.environ, "SQUARE_ACCESS_TOKEN": TOKEN, "SQUARE_BI_MAX_CONCURRENCY": str(concurrency)}
-    env["SQUARE_BI_ORDERS_PAGE_SIZE"] = "1000"
+    env["SQUARE_BI_ORDERS_PAGE_SIZE"] = str(page_size)
     command = [*CLI, "sync", "--db", str(db), "--base-url", base_url, "--streams", "orders", "--full-refresh"]
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
@@ -60,14 +60,22 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        default=1000,
+        help="orders per page (Square allows up to 1000); smaller pages make the run more latency-bound",
+    )
     args = parser.parse_args()
     per_day = max(1, args.orders // args.days)
     with (
         tempfile.TemporaryDirectory() as tmp,
         emulator(TOKEN, args.days, per_day, "--latency-ms", str(args.latency_ms)) as base_url,
     ):
-        fast_s, requests, fast_rss, fast_cpu = sync(base_url, Path(tmp) / "fast.duckdb", args.concurrency)
-        slow_s, _, slow_rss, _ = sync(base_url, Path(tmp) / "slow.duckdb", 1)
+        fast_s, requests, fast_rss, fast_cpu = sync(
+            base_url, Path(tmp) / "fast.duckdb", args.concurrency, args.page_size
+        )
+        slow_s, _, slow_rss, _ = sync(base_url, Path(tmp) / "slow.duckdb", 1, args.page_size)
         with duckdb.connect(str(Path(tmp) / "fast.duckdb"), read_only=True) as con:
             (orders,) = con.execute("SELECT count(*) FROM stg_orders").fetchone() or (0,)
             (lines,) = con.execute("SELECT count(*) FROM stg_order_line_items").fetchone() or (0,)
@@ -78,7 +86,8 @@ def main() -> None:
         native_normalise(pages)
         native_s = time.perf_counter() - started
     bound = requests * args.latency_ms / 1000 / args.concurrency
-    print(f"{orders:,} orders, {lines:,} line items, {requests} orders requests, {args.latency_ms} ms latency")
+    print(f"{orders:,} orders, {lines:,} line items, {requests} orders requests of up to {args.page_size} orders")
+    print(f"{args.latency_ms} ms injected latency per request")
     print(f"concurrency {args.concurrency}: {fast_s:.1f} s; lower bound {bound:.1f} s -> ratio {fast_s / bound:.2f}")
     print(f"concurrency 1: {slow_s:.1f} s -> speed-up {slow_s / fast_s:.1f}x")
     print(f"throughput: {lines / fast_s:,.0f} line items/s")
