@@ -401,9 +401,11 @@ class Extractor:
         valid: list[BaseModel] = []
         valid_raw: list[dict[str, Any]] = []
         dead: list[DeadRecord] = []
+        # What ``model_validate`` calls, minus its Python wrapper (about a sixth of validation's time).
+        validate = stream.record.__pydantic_validator__.validate_python
         for obj in objects:
             try:
-                valid.append(stream.record.model_validate(obj))
+                valid.append(validate(obj))
                 valid_raw.append(obj)
             except ValidationError as exc:
                 record_id = str(obj.get(stream.primary_key, "")) if isinstance(obj, dict) else ""
