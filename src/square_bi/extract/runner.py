@@ -6,11 +6,14 @@ the sink, which commits rows and checkpoint together. The watermark moves only w
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
+import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +40,41 @@ from square_bi.square.client import translate_error
 log = logging.getLogger(__name__)
 
 MAX_CURSOR_RESTARTS = 10
+
+SYNC_GC_THRESHOLDS = (50_000, 20, 1_000_000)
+"""CPython's cyclic collector as a sync runs it: a young pass every 50,000 allocations instead of 700,
+and (practically) no full pass until the sync ends.
+
+A backfill allocates millions of short-lived containers (Square's JSON as dicts, validated models,
+rows) and holds several pages of them in flight. With the default thresholds the collector walked
+all of them again and again: on a 5,000-order page, decoding took 0.7 s instead of 0.1 s and
+validation 1.5 s instead of 0.2 s. Pages are acyclic, so reference counting frees each one as soon
+as its commit is done whatever the collector does; what it still catches (the odd cycle from
+asyncio or httpx internals) waits for the young passes or the end of the sync."""
+
+_gc_lock = threading.Lock()
+_gc_depth = 0
+_gc_saved: tuple[int, int, int] = (700, 10, 10)
+
+
+@contextmanager
+def sync_gc_thresholds() -> Iterator[None]:
+    """Run the body with :data:`SYNC_GC_THRESHOLDS`, then restore the process's own thresholds
+    (the outermost of overlapping syncs restores them) and collect once."""
+    global _gc_depth, _gc_saved
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_saved = gc.get_threshold()  # type: ignore[assignment]
+            gc.set_threshold(*SYNC_GC_THRESHOLDS)
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0:
+                gc.set_threshold(*_gc_saved)
+                gc.collect()
 
 
 @dataclass(frozen=True)
@@ -152,6 +190,10 @@ class Extractor:
 
     async def run(self) -> SyncReport:
         """One sync of every selected stream. Never raises for a stream's failure: the report has it."""
+        with sync_gc_thresholds():
+            return await self._run()
+
+    async def _run(self) -> SyncReport:
         report = SyncReport(run_id=uuid.uuid4().hex[:12], started_at=self.clock())
         wanted = list(self.options.streams or DEFAULT_STREAMS)
         unknown = [s for s in wanted if s not in STREAMS]
@@ -296,17 +338,18 @@ class Extractor:
                         watermark=self._final_watermark(stream, state, window_end, raw, max_updated),
                         rows_total=state.rows_total + len(valid),
                     )
-                if pending is not None:
-                    await pending
-                pending = asyncio.create_task(
-                    self.sink.commit(Page(stream.name, partition, valid, valid_raw, dead, new_state))
-                )
-                state = new_state
-                if raw.cursor is None:
-                    break
-                cursor = raw.cursor
-                # The page now belongs to its commit: hold no second copy while fetching the next.
+                next_cursor = raw.cursor
+                page = self.sink.stage(Page(stream.name, partition, valid, valid_raw, dead, new_state))
+                # The staged page is all that is kept: no JSON dicts or models wait for the writer.
                 del raw, valid, valid_raw, dead
+                if pending is not None:
+                    await pending  # the previous page first: a checkpoint never passes a failed page
+                pending = asyncio.create_task(self.sink.commit(page))
+                del page
+                state = new_state
+                if next_cursor is None:
+                    break
+                cursor = next_cursor
             await pending
             pending = None
         finally:
@@ -358,9 +401,11 @@ class Extractor:
         valid: list[BaseModel] = []
         valid_raw: list[dict[str, Any]] = []
         dead: list[DeadRecord] = []
+        # What ``model_validate`` calls, minus its Python wrapper (about a sixth of validation's time).
+        validate = stream.record.__pydantic_validator__.validate_python
         for obj in objects:
             try:
-                valid.append(stream.record.model_validate(obj))
+                valid.append(validate(obj))
                 valid_raw.append(obj)
             except ValidationError as exc:
                 record_id = str(obj.get(stream.primary_key, "")) if isinstance(obj, dict) else ""

@@ -13,6 +13,13 @@ class Sink(Protocol):
         """The committed state of a partition, or None if it never synced."""
         ...
 
+    def stage(self, page: Page) -> Page:
+        """The same page in the sink's compact form (e.g. columns instead of models and JSON dicts).
+
+        Called as soon as a page is validated, before it waits for the partition's previous commit,
+        so a waiting page costs megabytes, not tens of megabytes of Python objects."""
+        ...
+
     async def commit(self, page: Page) -> None:
         """Write a page's rows, dead letters and new state in ONE transaction."""
         ...

@@ -47,6 +47,9 @@ class Page:
     models can read what the typed columns do not carry."""
     dead: list[DeadRecord]
     state: PartitionState
+    staged: object | None = None
+    """The sink's own compact form of ``records`` and ``raw`` (see ``Sink.stage``); once set, those
+    two lists are empty."""
 
 
 @dataclass

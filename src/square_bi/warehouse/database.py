@@ -40,6 +40,10 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     # DuckDB would cache up to 80% of RAM; a sync needs little (it writes page by page), and
     # beyond this it spills to disk instead of growing the process.
     con.execute("SET memory_limit = '256MB'")
+    # Lets DuckDB stream and spill big CREATE TABLE AS / INSERT ... SELECT in any order: at 1M line
+    # items the star schema build ran out of those 256 MB without it. Every query that needs an
+    # order says ORDER BY.
+    con.execute("SET preserve_insertion_order = false")
     return con
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
 import duckdb
+import orjson
 import pyarrow as pa
 
 from square_bi.extract import records as r
@@ -18,21 +19,24 @@ from square_bi.warehouse.database import Warehouse, fetch_dicts, transaction
 from square_bi.warehouse.load import upsert
 
 
-def write_records(
-    con: duckdb.DuckDBPyConnection,
-    stream: str,
-    records: list[Any],
-    raw: list[dict[str, Any]],
-    synced_at: datetime,
-) -> int:
-    """Upsert one stream's validated records and their JSON (inside the caller's transaction)."""
+@dataclass(frozen=True)
+class StagedPage:
+    """One page's rows as Arrow tables, ready to upsert: each parent table with its child tables."""
+
+    parents: tuple[tuple[staging.StagingTable, pa.Table, tuple[tuple[staging.StagingTable, pa.Table], ...]], ...]
+
+
+def stage_records(stream: str, records: list[Any], raw: list[dict[str, Any]], synced_at: datetime) -> StagedPage:
+    """A stream's validated records and their JSON as Arrow tables (no database needed)."""
     if not records:
-        return 0
+        return StagedPage(())
     if stream == "locations":
-        return upsert(con, staging.LOCATIONS, rows.location_rows(cast(list[r.Location], records), raw, synced_at))
+        return StagedPage(
+            ((staging.LOCATIONS, rows.location_rows(cast(list[r.Location], records), raw, synced_at), ()),)
+        )
     if stream == "catalog":
         catalog = rows.catalog_rows(cast(list[r.CatalogObject], records), raw, synced_at)
-        return upsert(con, staging.CATALOG_OBJECTS, catalog)
+        return StagedPage(((staging.CATALOG_OBJECTS, catalog, ()),))
     if stream == "orders":
         orders, lines, returns, tenders = rows.order_rows(cast(list[r.Order], records), raw, synced_at)
         children = (
@@ -40,7 +44,7 @@ def write_records(
             (staging.ORDER_RETURN_LINE_ITEMS, returns),
             (staging.ORDER_TENDERS, tenders),
         )
-        return upsert(con, staging.ORDERS, orders, children=children)
+        return StagedPage(((staging.ORDERS, orders, children),))
     simple: dict[str, tuple[staging.StagingTable, Callable[..., pa.Table]]] = {
         "payments": (staging.PAYMENTS, rows.payment_rows),
         "refunds": (staging.REFUNDS, rows.refund_rows),
@@ -49,8 +53,34 @@ def write_records(
     }
     if stream in simple:
         table, build = simple[stream]
-        return upsert(con, table, build(records, raw, synced_at))
+        return StagedPage(((table, build(records, raw, synced_at), ()),))
     raise ValueError(f"No staging table for stream {stream!r}")
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """A page as ``DuckDBSink.stage`` leaves it: when it was staged, its tables, its dead letters."""
+
+    synced_at: datetime
+    tables: StagedPage
+    dead: list[tuple[str, str, str]]
+    """(record id, error, raw JSON) of each record that failed validation."""
+
+
+def write_staged(con: duckdb.DuckDBPyConnection, staged: StagedPage) -> int:
+    """Upsert a staged page (inside the caller's transaction); how many parent rows were accepted."""
+    return sum(upsert(con, table, tab, children=children) for table, tab, children in staged.parents)
+
+
+def write_records(
+    con: duckdb.DuckDBPyConnection,
+    stream: str,
+    records: list[Any],
+    raw: list[dict[str, Any]],
+    synced_at: datetime,
+) -> int:
+    """Upsert one stream's validated records and their JSON (inside the caller's transaction)."""
+    return write_staged(con, stage_records(stream, records, raw, synced_at))
 
 
 def save_state(con: duckdb.DuckDBPyConnection, stream: str, partition: str, state: PartitionState) -> None:
@@ -90,19 +120,39 @@ class DuckDBSink:
     async def get_state(self, stream: str, partition: str) -> PartitionState | None:
         return await self.warehouse.arun(lambda con: load_state(con, stream, partition))
 
+    def stage(self, page: Page) -> Page:
+        """The page with its Arrow tables built and its dead letters' JSON serialised (CPU work under
+        the GIL wherever it runs, so here, in the caller's thread): its models and JSON dicts can go
+        at once, and a page waiting for the writer holds a few MB of columns instead."""
+        if page.staged is not None:
+            return page
+        synced_at = utc_now()
+        staged = _Staged(
+            synced_at,
+            stage_records(page.stream, page.records, page.raw, synced_at),
+            [(d.record_id, d.error, orjson.dumps(d.raw).decode()) for d in page.dead],
+        )
+        return replace(page, records=[], raw=[], dead=[], staged=staged)
+
     async def commit(self, page: Page) -> None:
+        staged = self.stage(page).staged
+        if not isinstance(staged, _Staged):
+            raise TypeError(f"A page staged by another sink: {type(staged).__name__}")
+        stream, partition, state = page.stream, page.partition, page.state
+        del page
+        now, tables, dead = staged.synced_at, staged.tables, staged.dead
+
         def write(con: duckdb.DuckDBPyConnection) -> None:
-            now = utc_now()
             with transaction(con):
-                write_records(con, page.stream, page.records, page.raw, now)
-                for dead in page.dead:
+                write_staged(con, tables)
+                for record_id, error, raw_json in dead:
                     con.execute(
                         "INSERT INTO dead_letters (stream, record_id, error, raw_json, first_seen_at, last_seen_at) "
                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (stream, record_id) DO UPDATE SET "
                         "error = excluded.error, raw_json = excluded.raw_json, last_seen_at = excluded.last_seen_at",
-                        [page.stream, dead.record_id, dead.error, json.dumps(dead.raw), now, now],
+                        [stream, record_id, error, raw_json, now, now],
                     )
-                save_state(con, page.stream, page.partition, page.state)
+                save_state(con, stream, partition, state)
 
         await self.warehouse.arun(write)
 
