@@ -81,7 +81,7 @@ def main() -> None:
             (lines,) = con.execute("SELECT count(*) FROM stg_order_line_items").fetchone() or (0,)
         # The very orders the emulator serves (same config, deterministic), normalised by DuckDB alone.
         pages = Path(tmp) / "orders.json"
-        pages.write_bytes(orjson.dumps(generate(DemoConfig(days=args.days, orders_per_day=per_day)).orders))
+        pages.write_bytes(orjson.dumps(list(generate(DemoConfig(days=args.days, orders_per_day=per_day)).orders)))
         started = time.perf_counter()
         native_normalise(pages)
         native_s = time.perf_counter() - started

@@ -107,7 +107,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data = generate(DemoConfig(days=args.days, orders_per_day=args.orders_per_day))  # what the emulator serves
-    orders = data.orders
+    orders = list(data.orders)  # the demo store decodes each order on access: decode once
     lines = sum(len(o.get("line_items", [])) for o in orders)
     print(f"demo: {len(orders):,} orders, {lines:,} line items")
 
