@@ -24,7 +24,6 @@ the orders on the page are decompressed.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 import orjson
 
 from .cursors import CursorCodec, CursorState, fingerprint
-from .listing import StampedEntries
+from .listing import EmptyPagePolicy, PageRequest, StampedEntries, walk_page
 from .store import OrderStore
 from .timefmt import parse_rfc3339_us
 from .wire import Body, bad_request
@@ -254,14 +253,6 @@ class OrdersPage:
     empty: bool = False
 
 
-EmptyPagePolicy = Callable[[str, int], bool]
-"""``(query fingerprint, position of the page's first result) -> serve an empty page first?``"""
-
-
-MAX_ID = "\U0010ffff"
-"""Sorts after every id: ``(end_us, MAX_ID)`` bounds every key stamped ``end_us``."""
-
-
 class OrdersIndex:
     """The demo's orders (an :class:`~.store.OrderStore`) sorted by each sortable timestamp.
 
@@ -313,28 +304,13 @@ class OrdersIndex:
         """Answer one page, saying which orders it holds."""
         query = request.query
         query_fingerprint = query.fingerprint()
-        empty_served = False
         state: CursorState | None = None
         if request.cursor is not None:
             state = self._codec.decode(request.cursor, query_fingerprint)
-            pinned, empty_served = state.pinned_end_us, state.empty_served
+            pinned = state.pinned_end_us
         else:
             pinned = now_us if query.end_us is None else None
         end_us = query.end_us if query.end_us is not None else pinned
-
-        entries = self._sorted[query.sort_field]
-        keys = entries.keys
-        rows = entries.rows
-        position = entries.resume(state)
-        low = 0 if query.start_us is None else bisect_left(keys, (query.start_us,))
-        high = len(keys) if end_us is None else bisect_right(keys, (end_us, MAX_ID))
-        ascending = query.sort_order == "ASC"
-        if ascending:
-            start = low if position is None else max(low, position)
-            candidates = range(start, high)
-        else:
-            start = high - 1 if position is None else min(high - 1, position)
-            candidates = range(start, low - 1, -1)
 
         store = self._store
         location_of, state_of = store.location_ids, store.states
@@ -343,42 +319,39 @@ class OrdersIndex:
         states = None if query.states is None else set(query.states)
         sources = None if query.source_names is None else set(query.source_names)
         customers = None if query.customer_ids is None else set(query.customer_ids)
-        page: list[int] = []
-        first_position = 0
-        next_position: int | None = None
-        for index in candidates:
-            if not entries.live(index):
-                continue
-            row = rows[index]
+
+        def keep(row: int) -> bool:
             if location_of[row] not in locations:
-                continue
+                return False
             if states is not None and state_of[row] not in states:
-                continue
+                return False
             if sources is not None and source_of[row] not in sources:
-                continue
+                return False
             if customers is not None:
                 found = customers_of[row]
                 if found is None or (found not in customers if isinstance(found, str) else customers.isdisjoint(found)):
-                    continue
-            if len(page) == request.limit:
-                next_position = index
-                break
-            if not page:
-                first_position = index
-            page.append(row)
+                    return False
+            return True
 
-        if not page:
-            return OrdersPage(b"{}", ())
-        if self._empty_page is not None and not empty_served and self._empty_page(query_fingerprint, first_position):
-            cursor = self._codec.encode(query_fingerprint, entries.state(first_position, pinned, empty_served=True))
-            return OrdersPage(b'{"cursor":"' + cursor.encode() + b'"}', (), empty=True)
-        serialise = self._entry_json if request.return_entries else self._json_of
-        key = b"order_entries" if request.return_entries else b"orders"
-        body = b'{"' + key + b'":[' + b",".join(serialise(row) for row in page) + b"]"
-        if next_position is not None:
-            cursor = self._codec.encode(query_fingerprint, entries.state(next_position, pinned))
-            body += b',"cursor":"' + cursor.encode() + b'"'
-        return OrdersPage(body + b"}", tuple(store.ids[row] for row in page))
+        page = walk_page(
+            self._sorted[query.sort_field],
+            self._entry_json if request.return_entries else self._json_of,
+            PageRequest(
+                fingerprint=query_fingerprint,
+                sort=query.sort_field,
+                descending=query.sort_order != "ASC",
+                limit=request.limit,
+                state=state,
+                pinned_us=pinned,
+                low=query.start_us,
+                high=None if end_us is None else end_us + 1,  # the end is inclusive; stamps are whole µs
+                keep=keep,
+            ),
+            self._codec,
+            b"order_entries" if request.return_entries else b"orders",
+            self._empty_page,
+        )
+        return OrdersPage(page.body, tuple(store.ids[row] for row in page.rows), empty=page.empty)
 
 
 def _stamp(order: JSONObject, attribute: str) -> tuple[int, str]:
