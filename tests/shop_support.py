@@ -6,6 +6,9 @@ plain httpx, never from our own tables."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,3 +71,23 @@ def demo_settings(base_url: str, **overrides: Any) -> Settings:
 
 def run_sync(base_url: str, db: Path, **kwargs: Any) -> SyncResult:
     return asyncio.run(sync_warehouse(demo_settings(base_url), db, **kwargs))
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (just now)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    """Wait until ``process`` (a server starting up) listens on ``port``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert process.poll() is None, "the server exited while starting"
+            assert time.monotonic() < deadline, f"nothing listening on {port} after {timeout_s} s"
+            time.sleep(0.05)

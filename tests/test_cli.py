@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from shop_support import DEMO_TOKEN
+from shop_support import DEMO_TOKEN, free_port
 from square_bi.square.demo import DemoServer
 
 
@@ -32,12 +31,6 @@ def assert_one_line_error(done: subprocess.CompletedProcess[str]) -> str:
     return errors[0]
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_sync_without_a_token_names_the_variable_to_set(tmp_path: Path) -> None:
     done = square_bi("sync", "--db", str(tmp_path / "x.duckdb"))
     assert "SQUARE_ACCESS_TOKEN" in assert_one_line_error(done)
@@ -56,7 +49,7 @@ def test_sync_with_a_wrong_token_names_the_variable_and_never_prints_the_token(
 
 
 def test_sync_to_an_unreachable_base_url_fails_with_a_clear_line(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     done = square_bi(
         "sync",
         "--db",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from shop_support import DEMO_TOKEN
+from shop_support import DEMO_TOKEN, free_port, wait_for_port
 from square_bi.square.demo import DemoData, DemoServer
 from square_bi.square.demo.faults import FaultConfig
 
@@ -30,31 +29,13 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            assert process.poll() is None, "the server exited while starting"
-            assert time.monotonic() < deadline, f"nothing listening on {port} after {timeout_s} s"
-            time.sleep(0.05)
-
-
 @contextmanager
 def http_server(db: Path, token: str) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     command = [*CLI, "serve", "--db", str(db), "--transport", "http", "--port", str(port), "--no-sync"]
     process = subprocess.Popen([*command, "--http-token", token], env=_env(), stderr=subprocess.PIPE)
     try:
-        _wait_for_port(port, process)
+        wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         process.terminate()

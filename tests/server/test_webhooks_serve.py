@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from shop_support import DEMO_TOKEN, RawMerchant
+from shop_support import DEMO_TOKEN, RawMerchant, free_port, wait_for_port
 from square_bi.cli import main
 from square_bi.square.demo import DemoServer
 from square_bi.square.demo.webhooks import sign
@@ -34,12 +33,6 @@ PUBLIC_URL = "https://shop.example.com/webhooks/square"
 """The URL registered with Square (a tunnel in front of the local port): what Square signs."""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _env(base_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SQUARE_")}
     env.update(
@@ -49,18 +42,6 @@ def _env(base_url: str) -> dict[str, str]:
         SQUARE_WEBHOOK_URL=PUBLIC_URL,
     )
     return env
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            assert process.poll() is None, "the server exited while starting"
-            assert time.monotonic() < deadline, f"nothing listening on {port} after {timeout_s} s"
-            time.sleep(0.05)
 
 
 def _a_completed_sale(raw: RawMerchant) -> str:
@@ -110,11 +91,11 @@ def _process(command: list[str], env: dict[str, str], **kwargs: Any) -> Iterator
 def test_over_http_webhooks_share_the_mcp_port_outside_the_bearer_gate(
     shop: DemoServer, raw_shop: RawMerchant, tmp_path: Path
 ) -> None:
-    db, port = tmp_path / "hooks.duckdb", _free_port()
+    db, port = tmp_path / "hooks.duckdb", free_port()
     order_id = _a_completed_sale(raw_shop)
     command = [*CLI, "serve", "--db", str(db), "--transport", "http", "--port", str(port), "--no-sync"]
     with _process([*command, "--http-token", "s3cret"], _env(shop.base_url)) as process:
-        _wait_for_port(port, process)
+        wait_for_port(port, process)
         body, headers = _signed_order_event(order_id)
         accepted = httpx.post(f"http://127.0.0.1:{port}/webhooks/square", content=body, headers=headers, timeout=10)
         forged = httpx.post(
@@ -135,7 +116,7 @@ def test_over_http_webhooks_share_the_mcp_port_outside_the_bearer_gate(
 async def test_with_stdio_webhooks_arrive_on_their_own_port_beside_the_mcp_session(
     shop: DemoServer, raw_shop: RawMerchant, tmp_path: Path
 ) -> None:
-    db, port = tmp_path / "stdio-hooks.duckdb", _free_port()
+    db, port = tmp_path / "stdio-hooks.duckdb", free_port()
     order_id = _a_completed_sale(raw_shop)
     params = StdioServerParameters(
         command=sys.executable,
