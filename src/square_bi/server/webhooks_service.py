@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from square_bi.config import Settings, WebhookSettings
 from square_bi.errors import ConfigError
+from square_bi.listen import listening_socket
 from square_bi.server.webhooks import WEBHOOK_PATH, create_webhook_app
 from square_bi.server.webhooks_inbox import WebhookInbox
 from square_bi.server.webhooks_processor import WebhookProcessor
@@ -84,25 +85,8 @@ class _InLoopServer(uvicorn.Server):
 
 
 def bind(host: str, port: int, flag: str = "--webhook-port") -> socket.socket:
-    """A listening socket (port 0: a free one), or a ConfigError naming ``flag``.
-
-    TCP_NODELAY (inherited by accepted connections) matters: without it each small response waited
-    for the client's delayed ACK, about 40 ms per webhook delivery on Linux (0.5 ms with it).
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(
-            f"Cannot listen on {host}:{port} ({exc.strerror or exc}); "
-            f"choose another {flag} or stop the program using it."
-        ) from exc
-    return sock
+    """A listening socket (port 0: a free one), or a ConfigError naming ``flag``."""
+    return listening_socket(host, port, who="The server", choose=flag)
 
 
 @contextlib.asynccontextmanager

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import uvicorn
 
 from square_bi.errors import ConfigError, SourceError
+from square_bi.listen import listening_socket
 
 from .app import Clock, DroppedConnection, create_app
 from .faults import FaultConfig
@@ -80,20 +81,7 @@ def log_config(level: str = "warning") -> dict[str, Any]:
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)  # queue early connections until uvicorn starts accepting
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(
-            f"The demo merchant cannot listen on {host}:{port} ({exc.strerror or exc}). "
-            "Choose another port (0 picks a free one) or stop the program using it."
-        ) from exc
-    sock.set_inheritable(True)
-    return sock
+    return listening_socket(host, port, who="The demo merchant", choose="port (0 picks a free one)")
 
 
 def _url(host: str, port: int) -> str:
