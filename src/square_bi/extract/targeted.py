@@ -13,14 +13,14 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from pydantic import ValidationError
 from square import AsyncSquare
 
 from square_bi.errors import RetriableSourceError, SourceError
 from square_bi.extract import records
 from square_bi.extract.state import DeadRecord
+from square_bi.extract.validation import validate_objects
 from square_bi.square.client import request_json, translate_error
 
 log = logging.getLogger(__name__)
@@ -60,16 +60,12 @@ async def fetch_orders_by_id(
     result = OrdersById()
     for batch in id_batches(order_ids):
         body = await _batch_retrieve(client, batch, result, base_url, max_attempts, backoff_base_s, backoff_max_s)
-        returned: set[str] = set()
-        for obj in body.get("orders") or []:
-            try:
-                result.records.append(records.Order.model_validate(obj))
-                result.raw.append(obj)
-            except ValidationError as exc:
-                errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-                result.dead.append(DeadRecord(str(obj.get("id", "")), errors, obj))
-            if isinstance(obj, dict) and obj.get("id"):
-                returned.add(str(obj["id"]))
+        objects = body.get("orders") or []
+        valid, valid_raw, dead = validate_objects(records.Order, objects)
+        result.records.extend(cast(list[records.Order], valid))
+        result.raw.extend(valid_raw)
+        result.dead.extend(dead)
+        returned = {str(obj["id"]) for obj in objects if isinstance(obj, dict) and obj.get("id")}
         result.missing.extend(order_id for order_id in batch if order_id not in returned)
     return result
 
