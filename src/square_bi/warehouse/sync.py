@@ -7,12 +7,14 @@ streams, under the same lock, then the same rebuild and publish.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+from square import AsyncSquare
 
 from square_bi.config import Settings
 from square_bi.errors import SquareBIError
@@ -35,6 +37,52 @@ class SyncResult:
     star_counts: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class _Session:
+    """What one sync works with; ``star_counts`` is filled when the session ends."""
+
+    client: AsyncSquare
+    warehouse: Warehouse
+    base_url: str
+    star_counts: dict[str, int] = field(default_factory=dict)
+
+
+@contextlib.asynccontextmanager
+async def _sync_session(settings: Settings, db_path: Path) -> AsyncIterator[_Session]:
+    """Hold the warehouse's sync lock with a client and the writer open; at the end, whatever landed
+    (even before a failure) is served: the star schema is rebuilt and the snapshot published.
+
+    Raises ConfigError for a missing token and SyncAlreadyRunning when another process holds the lock.
+    """
+    token = settings.access_token()
+    base_url = settings.base_url()
+    with sync_lock(db_path):
+        client = make_client(base_url, token, timeout_s=settings.request_timeout_s)
+        warehouse = Warehouse(db_path).open()
+        try:
+            await warehouse.arun(initialize)
+            session = _Session(client, warehouse, base_url)
+            try:
+                yield session
+            finally:
+                session.star_counts = await warehouse.arun(build_star_schema)
+                await warehouse.arun(lambda con: publish_snapshot(con, db_path, STAR_TABLES))
+        finally:
+            warehouse.close()
+            await close_client(client)
+
+
+def _options(settings: Settings, *, full_refresh: bool = False, streams: list[str] | None = None) -> SyncOptions:
+    return SyncOptions(
+        full_refresh=full_refresh,
+        lookback=settings.orders_lookback,
+        orders_page_size=settings.orders_page_size,
+        max_concurrency=settings.max_concurrency,
+        max_attempts=settings.max_attempts,
+        streams=streams,
+    )
+
+
 async def sync_warehouse(
     settings: Settings,
     db_path: Path,
@@ -49,33 +97,13 @@ async def sync_warehouse(
     warehouse's sync lock; a failing stream is reported in the result, never raised, and the star
     schema is still rebuilt and published from what did land.
     """
-    token = settings.access_token()
-    base_url = settings.base_url()
-    options = SyncOptions(
-        full_refresh=full_refresh,
-        lookback=settings.orders_lookback,
-        orders_page_size=settings.orders_page_size,
-        max_concurrency=settings.max_concurrency,
-        max_attempts=settings.max_attempts,
-        streams=streams,
-    )
-    with sync_lock(db_path):
-        client = make_client(base_url, token, timeout_s=settings.request_timeout_s)
-        warehouse = Warehouse(db_path).open()
-        try:
-            warehouse.run(initialize)
-            try:
-                report = await Extractor(
-                    client, DuckDBSink(warehouse), base_url=base_url, options=options, on_progress=on_progress
-                ).run()
-            finally:
-                # Whatever landed (even before a failure) is served: rebuild and publish.
-                counts = await warehouse.arun(build_star_schema)
-                await warehouse.arun(lambda con: publish_snapshot(con, db_path, STAR_TABLES))
-            return SyncResult(report=report, star_counts=counts)
-        finally:
-            warehouse.close()
-            await close_client(client)
+    options = _options(settings, full_refresh=full_refresh, streams=streams)
+    async with _sync_session(settings, db_path) as session:
+        sink = DuckDBSink(session.warehouse)
+        report = await Extractor(
+            session.client, sink, base_url=session.base_url, options=options, on_progress=on_progress
+        ).run()
+    return SyncResult(report=report, star_counts=session.star_counts)
 
 
 @dataclass
@@ -114,54 +142,35 @@ async def sync_targeted(
     SyncAlreadyRunning when another process holds the sync lock (nothing is fetched then); a
     failing fetch is reported in the result, never raised.
     """
-    token = settings.access_token()
-    base_url = settings.base_url()
     result = TargetedSyncResult()
-    with sync_lock(db_path):
-        client = make_client(base_url, token, timeout_s=settings.request_timeout_s)
-        warehouse = Warehouse(db_path).open()
-        try:
-            await warehouse.arun(initialize)
+    async with _sync_session(settings, db_path) as session:
+        if order_ids:
             try:
-                if order_ids:
-                    try:
-                        fetched = await fetch_orders_by_id(
-                            client, order_ids, base_url=base_url, max_attempts=settings.max_attempts
-                        )
-                    except SquareBIError as exc:
-                        result.orders_error = str(exc)
-                        log.error("fetching %d orders named by webhooks failed: %s", len(order_ids), exc)
-                    else:
-                        result.orders_missing = fetched.missing
-                        result.orders_invalid = [dead.record_id for dead in fetched.dead]
-                        if fetched.dead:
-                            log.warning(
-                                "%d order(s) named by webhooks failed validation; the regular sync will "
-                                "dead-letter them: %s",
-                                len(fetched.dead),
-                                ", ".join(result.orders_invalid[:5]),
-                            )
-
-                        def write(con: duckdb.DuckDBPyConnection) -> int:
-                            with transaction(con):
-                                return write_records(con, "orders", fetched.records, fetched.raw, utc_now())
-
-                        result.orders_written = await warehouse.arun(write)
-                if streams:
-                    options = SyncOptions(
-                        lookback=settings.orders_lookback,
-                        orders_page_size=settings.orders_page_size,
-                        max_concurrency=settings.max_concurrency,
-                        max_attempts=settings.max_attempts,
-                        streams=list(streams),
+                fetched = await fetch_orders_by_id(
+                    session.client, order_ids, base_url=session.base_url, max_attempts=settings.max_attempts
+                )
+            except SquareBIError as exc:
+                result.orders_error = str(exc)
+                log.error("fetching %d orders named by webhooks failed: %s", len(order_ids), exc)
+            else:
+                result.orders_missing = fetched.missing
+                result.orders_invalid = [dead.record_id for dead in fetched.dead]
+                if fetched.dead:
+                    log.warning(
+                        "%d order(s) named by webhooks failed validation; the regular sync will dead-letter them: %s",
+                        len(fetched.dead),
+                        ", ".join(result.orders_invalid[:5]),
                     )
-                    result.report = await Extractor(
-                        client, DuckDBSink(warehouse), base_url=base_url, options=options
-                    ).run()
-            finally:
-                result.star_counts = await warehouse.arun(build_star_schema)
-                await warehouse.arun(lambda con: publish_snapshot(con, db_path, STAR_TABLES))
-            return result
-        finally:
-            warehouse.close()
-            await close_client(client)
+
+                def write(con: duckdb.DuckDBPyConnection) -> int:
+                    with transaction(con):
+                        return write_records(con, "orders", fetched.records, fetched.raw, utc_now())
+
+                result.orders_written = await session.warehouse.arun(write)
+        if streams:
+            options = _options(settings, streams=list(streams))
+            result.report = await Extractor(
+                session.client, DuckDBSink(session.warehouse), base_url=session.base_url, options=options
+            ).run()
+    result.star_counts = session.star_counts
+    return result
