@@ -69,4 +69,28 @@ async def test_repeated_429s_never_push_the_rate_below_the_minimum(sim: Simulate
     rl = limiter(sim)
     for _ in range(30):
         rl.on_rate_limited()
+        sim.now += 3.0  # each a congestion of its own
     assert rl.rate == pytest.approx(0.5)
+
+
+async def test_the_429s_of_one_burst_slow_the_pace_once(sim: SimulatedTime) -> None:
+    rl = limiter(sim)
+    for _ in range(20):  # 10 rps observed
+        await rl.acquire()
+    for _ in range(6):  # the burst's other requests, refused too, answered just after the first
+        rl.on_rate_limited()
+        sim.now += 0.1
+    assert rl.rate == pytest.approx(5.0)
+    assert rl.ceiling == pytest.approx(10.0)
+    sim.now += 2.5
+    rl.on_rate_limited()  # refused again well after the slow-down: a new congestion
+    assert rl.rate == pytest.approx(2.5)
+
+
+async def test_retry_after_pauses_every_request_even_within_one_burst(sim: SimulatedTime) -> None:
+    rl = limiter(sim)
+    await rl.acquire()
+    rl.on_rate_limited()
+    rl.on_rate_limited(retry_after_s=4.0)
+    await rl.acquire()
+    assert sim.now >= 4.0
