@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from shop_support import RawMerchant
-from square_bi.extract.records import Order
+from square_bi.extract.records import Order, validate_record
 from square_bi.warehouse import rows, staging
 
 SYNCED_AT = datetime(2026, 11, 3, 12, 0)
@@ -22,7 +22,7 @@ SYNCED_AT = datetime(2026, 11, 3, 12, 0)
 
 @pytest.fixture(scope="module")
 def order_tables(raw_shop: RawMerchant) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
-    records = [Order.model_validate(order) for order in raw_shop.orders]
+    records = [validate_record(Order, order) for order in raw_shop.orders]
     return rows.order_rows(records, raw_shop.orders, SYNCED_AT)
 
 

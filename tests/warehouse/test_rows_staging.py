@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from shop_support import RawMerchant
-from square_bi.extract.records import Order
+from square_bi.extract.records import Order, validate_record
 from square_bi.extract.state import DeadRecord, Page, PartitionState
 from square_bi.warehouse.database import Warehouse
 from square_bi.warehouse.sink import DuckDBSink
@@ -22,7 +22,7 @@ BROKEN = {"id": "BROKEN-ORDER", "location_id": "L1", "line_items": [{"uid": "x",
 
 def _page(raw_shop: RawMerchant) -> Page:
     orders = raw_shop.orders[:40]
-    records: list[Any] = [Order.model_validate(order) for order in orders]
+    records: list[Any] = [validate_record(Order, order) for order in orders]
     dead = [DeadRecord("BROKEN-ORDER", "line_items.0.quantity: not a decimal", BROKEN)]
     state = PartitionState(cursor="next-page", rows_total=len(orders))
     return Page("orders", "L1", records, list(orders), dead, state)

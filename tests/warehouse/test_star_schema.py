@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from shop_support import RawMerchant
-from square_bi.extract.records import Location, Order
+from square_bi.extract.records import Location, Order, validate_record
 from square_bi.warehouse import rows
 from square_bi.warehouse.load import upsert
 from square_bi.warehouse.staging import LOCATIONS, ORDER_LINE_ITEMS, ORDER_RETURN_LINE_ITEMS, ORDER_TENDERS, ORDERS
@@ -188,8 +188,8 @@ def test_business_date_and_hour_follow_the_locations_clock_across_dst_changes(
     now = datetime(2026, 12, 1)
     with duckdb.connect(str(tmp_path / "dst.duckdb")) as con:
         initialize(con)
-        upsert(con, LOCATIONS, rows.location_rows([Location.model_validate(location)], [location], now))
-        orders, lines, returns, tenders = rows.order_rows([Order.model_validate(order)], [order], now)
+        upsert(con, LOCATIONS, rows.location_rows([validate_record(Location, location)], [location], now))
+        orders, lines, returns, tenders = rows.order_rows([validate_record(Order, order)], [order], now)
         children = ((ORDER_LINE_ITEMS, lines), (ORDER_RETURN_LINE_ITEMS, returns), (ORDER_TENDERS, tenders))
         upsert(con, ORDERS, orders, children=children)
         build_star_schema(con)

@@ -307,17 +307,14 @@ class Extractor:
                 stats.dead_letters += len(dead)
                 if self.on_progress is not None:
                     self.on_progress(stats)
-                for rec in valid:
-                    created = getattr(rec, "created_at", None)
-                    if created is not None:
-                        created = naive_utc(created)
-                        stats.earliest_created_at = min(created, stats.earliest_created_at or created)
-                    updated = getattr(rec, "updated_at", None)
-                    if updated is not None:
-                        updated = naive_utc(updated)
-                        max_updated = max(updated, max_updated or updated)
-                    if stream is LOCATIONS:  # only locations' ids are needed (they partition the others)
-                        ids.append(str(getattr(rec, stream.primary_key)))
+                created = min((naive_utc(c) for rec in valid if (c := rec.get("created_at")) is not None), default=None)
+                if created is not None:
+                    stats.earliest_created_at = min(created, stats.earliest_created_at or created)
+                updated = max((naive_utc(u) for rec in valid if (u := rec.get("updated_at")) is not None), default=None)
+                if updated is not None:
+                    max_updated = max(updated, max_updated or updated)
+                if stream is LOCATIONS:  # only locations' ids are needed (they partition the others)
+                    ids.extend(str(rec[stream.primary_key]) for rec in valid)
                 if raw.cursor is not None:
                     if raw.cursor in seen_cursors:
                         raise FatalSourceError(

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 
 @dataclass(frozen=True)
 class PartitionState:
@@ -40,8 +38,8 @@ class Page:
 
     stream: str
     partition: str
-    records: list[BaseModel]
-    """The page's valid records, validated by the stream's pydantic model."""
+    records: list[Any]
+    """The page's valid records: dicts validated as the stream's record schema."""
     raw: list[dict[str, Any]]
     """Square's JSON for each record, in the same order: kept whole (unknown fields too) so later
     models can read what the typed columns do not carry."""

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
 from square import AsyncSquare
 
 from square_bi.extract import records
@@ -48,7 +47,8 @@ Fetch = Callable[[AsyncSquare, PageRequest], Awaitable[RawPage]]
 class Stream:
     name: str
     endpoint: str
-    record: type[BaseModel]
+    record: records.RecordSchema
+    """The TypedDict pydantic validates each object as (``records``)."""
     primary_key: str
     fetch: Fetch
     page_size: int

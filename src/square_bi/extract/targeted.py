@@ -13,7 +13,7 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from square import AsyncSquare
 
@@ -62,7 +62,7 @@ async def fetch_orders_by_id(
         body = await _batch_retrieve(client, batch, result, base_url, max_attempts, backoff_base_s, backoff_max_s)
         objects = body.get("orders") or []
         valid, valid_raw, dead = validate_objects(records.Order, objects)
-        result.records.extend(cast(list[records.Order], valid))
+        result.records.extend(valid)
         result.raw.extend(valid_raw)
         result.dead.extend(dead)
         returned = {str(obj["id"]) for obj in objects if isinstance(obj, dict) and obj.get("id")}

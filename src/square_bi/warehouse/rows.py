@@ -35,7 +35,7 @@ def _table(table: staging.StagingTable, rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def _amount(money: r.Money | None) -> int | None:
-    return money.amount if money is not None else None
+    return money.get("amount", 0) if money is not None else None
 
 
 def _raw(obj: dict[str, Any]) -> str:
@@ -48,15 +48,15 @@ def location_rows(locations: Sequence[r.Location], raw: Sequence[dict[str, Any]]
         staging.LOCATIONS,
         [
             {
-                "id": loc.id,
-                "name": loc.name,
-                "business_name": loc.business_name,
-                "timezone": loc.timezone,
-                "currency": loc.currency,
-                "status": loc.status,
-                "country": loc.country,
-                "city": loc.address.locality if loc.address else None,
-                "created_at": loc.created_at,
+                "id": loc["id"],
+                "name": loc.get("name"),
+                "business_name": loc.get("business_name"),
+                "timezone": loc.get("timezone"),
+                "currency": loc.get("currency"),
+                "status": loc.get("status"),
+                "country": loc.get("country"),
+                "city": address.get("locality") if (address := loc.get("address")) else None,
+                "created_at": loc.get("created_at"),
                 "raw": _raw(obj),
                 "_synced_at": synced_at,
             }
@@ -68,24 +68,25 @@ def location_rows(locations: Sequence[r.Location], raw: Sequence[dict[str, Any]]
 def _catalog_row(obj: r.CatalogObject, raw: dict[str, Any], synced_at: datetime) -> dict[str, Any]:
     name = item_id = category_id = currency = None
     price: int | None = None
-    if obj.item_data is not None:
-        name = obj.item_data.name
-        category_id = obj.item_data.category_id
-        if category_id is None and obj.item_data.categories:
-            category_id = obj.item_data.categories[0].get("id")
-    elif obj.item_variation_data is not None:
-        name = obj.item_variation_data.name
-        item_id = obj.item_variation_data.item_id
-        price = _amount(obj.item_variation_data.price_money)
-        currency = obj.item_variation_data.price_money.currency if obj.item_variation_data.price_money else None
-    elif obj.category_data is not None:
-        name = obj.category_data.name
+    if (item := obj.get("item_data")) is not None:
+        name = item.get("name")
+        category_id = item.get("category_id")
+        if category_id is None and (categories := item.get("categories")):
+            category_id = categories[0].get("id")
+    elif (variation := obj.get("item_variation_data")) is not None:
+        name = variation.get("name")
+        item_id = variation.get("item_id")
+        price_money = variation.get("price_money")
+        price = _amount(price_money)
+        currency = price_money.get("currency") if price_money else None
+    elif (category := obj.get("category_data")) is not None:
+        name = category.get("name")
     return {
-        "id": obj.id,
-        "type": obj.type,
-        "version": obj.version,
-        "is_deleted": bool(obj.is_deleted),
-        "updated_at": obj.updated_at,
+        "id": obj["id"],
+        "type": obj["type"],
+        "version": obj.get("version"),
+        "is_deleted": bool(obj.get("is_deleted")),
+        "updated_at": obj.get("updated_at"),
         "name": name,
         "item_id": item_id,
         "category_id": category_id,
@@ -104,8 +105,8 @@ def _tax_split(applied: Sequence[r.AppliedMoney], taxes: dict[str, str | None]) 
     """(additive, inclusive) tax of one line, from its applied taxes and the order's tax types."""
     additive = inclusive = 0
     for tax in applied:
-        amount = _amount(tax.applied_money) or 0
-        if taxes.get(tax.tax_uid or "") == "INCLUSIVE":
+        amount = _amount(tax.get("applied_money")) or 0
+        if taxes.get(tax.get("tax_uid") or "") == "INCLUSIVE":
             inclusive += amount
         else:
             additive += amount
@@ -113,11 +114,11 @@ def _tax_split(applied: Sequence[r.AppliedMoney], taxes: dict[str, str | None]) 
 
 
 def _modifiers_amount(modifiers: Sequence[r.LineModifier]) -> int:
-    return sum(_amount(m.total_price_money) or 0 for m in modifiers)
+    return sum(_amount(m.get("total_price_money")) or 0 for m in modifiers)
 
 
 def _currency(*monies: r.Money | None, default: str | None = None) -> str | None:
-    return next((m.currency for m in monies if m is not None and m.currency), default)
+    return next((c for m in monies if m is not None and (c := m.get("currency"))), default)
 
 
 def _tuples_table(table: staging.StagingTable, rows: list[tuple[Any, ...]]) -> pa.Table:
@@ -146,97 +147,102 @@ def order_rows(
     return_tuples: list[tuple[Any, ...]] = []
     tender_tuples: list[tuple[Any, ...]] = []
     for order, order_json in zip(orders, raw, strict=True):
-        order_id = order.id
-        currency = _currency(order.total_money)
+        order_id = order["id"]
+        total_money = order.get("total_money")
+        currency = _currency(total_money)
+        source = order.get("source")
         order_tuples.append(
             (
                 order_id,
-                order.location_id,
-                order.state,
-                order.version,
-                order.created_at,
-                order.updated_at,
-                order.closed_at,
-                order.source.name if order.source is not None else None,
-                order.customer_id,
+                order["location_id"],
+                order.get("state"),
+                order.get("version"),
+                order.get("created_at"),
+                order.get("updated_at"),
+                order.get("closed_at"),
+                source.get("name") if source is not None else None,
+                order.get("customer_id"),
                 currency,
-                _amount(order.total_money),
-                _amount(order.total_tax_money),
-                _amount(order.total_discount_money),
-                _amount(order.total_tip_money),
-                _amount(order.total_service_charge_money),
+                _amount(total_money),
+                _amount(order.get("total_tax_money")),
+                _amount(order.get("total_discount_money")),
+                _amount(order.get("total_tip_money")),
+                _amount(order.get("total_service_charge_money")),
                 _raw(order_json),
                 synced_at,
             )
         )
-        tax_types = {tax.uid: tax.type for tax in order.taxes}
-        for line in order.line_items:
-            additive, inclusive = _tax_split(line.applied_taxes, tax_types)
-            gross, total, base = line.gross_sales_money, line.total_money, line.base_price_money
+        tax_types = {tax["uid"]: tax.get("type") for tax in order.get("taxes", ())}
+        for line in order.get("line_items", ()):
+            additive, inclusive = _tax_split(line.get("applied_taxes", ()), tax_types)
+            gross, total, base = line.get("gross_sales_money"), line.get("total_money"), line.get("base_price_money")
             line_tuples.append(
                 (
                     order_id,
-                    line.uid,
-                    line.catalog_object_id,
-                    line.catalog_version,
-                    line.name,
-                    line.variation_name,
-                    line.item_type or "ITEM",
-                    line.quantity,
+                    line["uid"],
+                    line.get("catalog_object_id"),
+                    line.get("catalog_version"),
+                    line.get("name"),
+                    line.get("variation_name"),
+                    line.get("item_type") or "ITEM",
+                    line["quantity"],
                     _currency(gross, total, base, default=currency),
                     _amount(base),
-                    _amount(line.variation_total_price_money),
+                    _amount(line.get("variation_total_price_money")),
                     _amount(gross),
-                    _modifiers_amount(line.modifiers),
-                    _amount(line.total_discount_money),
-                    _amount(line.total_tax_money),
+                    _modifiers_amount(line.get("modifiers", ())),
+                    _amount(line.get("total_discount_money")),
+                    _amount(line.get("total_tax_money")),
                     additive,
                     inclusive,
                     _amount(total),
                 )
             )
-        for order_return in order.returns:
-            return_tax_types = {tax.uid: tax.type for tax in order_return.return_taxes}
-            for item in order_return.return_line_items:
-                additive, inclusive = _tax_split(item.applied_taxes, return_tax_types)
+        for order_return in order.get("returns", ()):
+            return_tax_types = {tax["uid"]: tax.get("type") for tax in order_return.get("return_taxes", ())}
+            for item in order_return.get("return_line_items", ()):
+                additive, inclusive = _tax_split(item.get("applied_taxes", ()), return_tax_types)
+                gross_return, item_total = item.get("gross_return_money"), item.get("total_money")
                 return_tuples.append(
                     (
                         order_id,
-                        item.uid,
-                        order_return.uid,
-                        order_return.source_order_id,
-                        item.source_line_item_uid,
-                        item.catalog_object_id,
-                        item.name,
-                        item.variation_name,
-                        item.item_type or "ITEM",
-                        item.quantity,
-                        _currency(item.gross_return_money, item.total_money, default=currency),
-                        _amount(item.base_price_money),
-                        _amount(item.variation_total_price_money),
-                        _amount(item.gross_return_money),
-                        _modifiers_amount(item.return_modifiers),
-                        _amount(item.total_discount_money),
-                        _amount(item.total_tax_money),
+                        item["uid"],
+                        order_return.get("uid"),
+                        order_return.get("source_order_id"),
+                        item.get("source_line_item_uid"),
+                        item.get("catalog_object_id"),
+                        item.get("name"),
+                        item.get("variation_name"),
+                        item.get("item_type") or "ITEM",
+                        item["quantity"],
+                        _currency(gross_return, item_total, default=currency),
+                        _amount(item.get("base_price_money")),
+                        _amount(item.get("variation_total_price_money")),
+                        _amount(gross_return),
+                        _modifiers_amount(item.get("return_modifiers", ())),
+                        _amount(item.get("total_discount_money")),
+                        _amount(item.get("total_tax_money")),
                         additive,
                         inclusive,
-                        _amount(item.total_money),
+                        _amount(item_total),
                     )
                 )
-        for tender in order.tenders:
-            card = tender.card_details.card if tender.card_details and tender.card_details.card else {}
+        for tender in order.get("tenders", ()):
+            details = tender.get("card_details")
+            card = (details.get("card") or {}) if details else {}
+            amount_money = tender.get("amount_money")
             tender_tuples.append(
                 (
                     order_id,
-                    tender.id,
-                    tender.type,
-                    _currency(tender.amount_money, default=currency),
-                    _amount(tender.amount_money),
-                    _amount(tender.tip_money) or 0,
-                    _amount(tender.processing_fee_money),
+                    tender["id"],
+                    tender.get("type"),
+                    _currency(amount_money, default=currency),
+                    _amount(amount_money),
+                    _amount(tender.get("tip_money")) or 0,
+                    _amount(tender.get("processing_fee_money")),
                     card.get("card_brand"),
-                    tender.payment_id,
-                    tender.customer_id,
+                    tender.get("payment_id"),
+                    tender.get("customer_id"),
                 )
             )
     return (
@@ -248,7 +254,7 @@ def order_rows(
 
 
 def _fee(fees: Sequence[r.ProcessingFee]) -> int | None:
-    return sum(_amount(f.amount_money) or 0 for f in fees) if fees else None
+    return sum(_amount(f.get("amount_money")) or 0 for f in fees) if fees else None
 
 
 def payment_rows(payments: Sequence[r.Payment], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
@@ -256,22 +262,24 @@ def payment_rows(payments: Sequence[r.Payment], raw: Sequence[dict[str, Any]], s
         staging.PAYMENTS,
         [
             {
-                "id": p.id,
-                "location_id": p.location_id,
-                "order_id": p.order_id,
-                "customer_id": p.customer_id,
-                "team_member_id": p.team_member_id,
-                "status": p.status,
-                "source_type": p.source_type,
-                "card_brand": (p.card_details.card or {}).get("card_brand") if p.card_details else None,
-                "created_at": p.created_at,
-                "updated_at": p.updated_at,
-                "currency": _currency(p.amount_money, p.total_money),
-                "amount": _amount(p.amount_money),
-                "tip_amount": _amount(p.tip_money) or 0,
-                "total_amount": _amount(p.total_money),
-                "refunded_amount": _amount(p.refunded_money) or 0,
-                "processing_fee_amount": _fee(p.processing_fee),
+                "id": p["id"],
+                "location_id": p.get("location_id"),
+                "order_id": p.get("order_id"),
+                "customer_id": p.get("customer_id"),
+                "team_member_id": p.get("team_member_id"),
+                "status": p.get("status"),
+                "source_type": p.get("source_type"),
+                "card_brand": (details.get("card") or {}).get("card_brand")
+                if (details := p.get("card_details"))
+                else None,
+                "created_at": p.get("created_at"),
+                "updated_at": p.get("updated_at"),
+                "currency": _currency(p.get("amount_money"), p.get("total_money")),
+                "amount": _amount(p.get("amount_money")),
+                "tip_amount": _amount(p.get("tip_money")) or 0,
+                "total_amount": _amount(p.get("total_money")),
+                "refunded_amount": _amount(p.get("refunded_money")) or 0,
+                "processing_fee_amount": _fee(p.get("processing_fee", ())),
                 "raw": _raw(obj),
                 "_synced_at": synced_at,
             }
@@ -285,18 +293,18 @@ def refund_rows(refunds: Sequence[r.PaymentRefund], raw: Sequence[dict[str, Any]
         staging.REFUNDS,
         [
             {
-                "id": f.id,
-                "location_id": f.location_id,
-                "payment_id": f.payment_id,
-                "order_id": f.order_id,
-                "team_member_id": f.team_member_id,
-                "status": f.status,
-                "reason": f.reason,
-                "created_at": f.created_at,
-                "updated_at": f.updated_at,
-                "currency": _currency(f.amount_money),
-                "amount": _amount(f.amount_money),
-                "processing_fee_amount": _fee(f.processing_fee),
+                "id": f["id"],
+                "location_id": f.get("location_id"),
+                "payment_id": f.get("payment_id"),
+                "order_id": f.get("order_id"),
+                "team_member_id": f.get("team_member_id"),
+                "status": f.get("status"),
+                "reason": f.get("reason"),
+                "created_at": f.get("created_at"),
+                "updated_at": f.get("updated_at"),
+                "currency": _currency(f.get("amount_money")),
+                "amount": _amount(f.get("amount_money")),
+                "processing_fee_amount": _fee(f.get("processing_fee", ())),
                 "raw": _raw(obj),
                 "_synced_at": synced_at,
             }
@@ -310,15 +318,15 @@ def customer_rows(customers: Sequence[r.Customer], raw: Sequence[dict[str, Any]]
         staging.CUSTOMERS,
         [
             {
-                "id": c.id,
-                "version": c.version,
-                "created_at": c.created_at,
-                "updated_at": c.updated_at,
-                "given_name": c.given_name,
-                "family_name": c.family_name,
-                "company_name": c.company_name,
-                "email_address": c.email_address,
-                "creation_source": c.creation_source,
+                "id": c["id"],
+                "version": c.get("version"),
+                "created_at": c.get("created_at"),
+                "updated_at": c.get("updated_at"),
+                "given_name": c.get("given_name"),
+                "family_name": c.get("family_name"),
+                "company_name": c.get("company_name"),
+                "email_address": c.get("email_address"),
+                "creation_source": c.get("creation_source"),
                 "raw": _raw(obj),
                 "_synced_at": synced_at,
             }
@@ -332,13 +340,13 @@ def team_member_rows(members: Sequence[r.TeamMember], raw: Sequence[dict[str, An
         staging.TEAM_MEMBERS,
         [
             {
-                "id": m.id,
-                "status": m.status,
-                "is_owner": m.is_owner,
-                "given_name": m.given_name,
-                "family_name": m.family_name,
-                "created_at": m.created_at,
-                "updated_at": m.updated_at,
+                "id": m["id"],
+                "status": m.get("status"),
+                "is_owner": m.get("is_owner"),
+                "given_name": m.get("given_name"),
+                "family_name": m.get("family_name"),
+                "created_at": m.get("created_at"),
+                "updated_at": m.get("updated_at"),
                 "raw": _raw(obj),
                 "_synced_at": synced_at,
             }
