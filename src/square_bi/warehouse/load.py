@@ -17,6 +17,12 @@ def _key_match(table: str, other: str, key: tuple[str, ...]) -> str:
     return " AND ".join(f"{table}.{k} = {other}.{k}" for k in key)
 
 
+PAGE_COLUMN = "_batch_page"
+"""Optional column of a group of pages written together (``sink.merge_staged``): which page a row
+came from. Of an object read twice in one group the newest version wins, the later page on a
+tie, and only the children of that very page are kept."""
+
+
 def upsert(
     con: duckdb.DuckDBPyConnection,
     table: StagingTable,
@@ -28,33 +34,46 @@ def upsert(
     Returns how many parent rows were accepted (new, or at least as new as what was stored).
     """
     key = ", ".join(table.key)
-    order = f"ORDER BY {table.version} DESC" if table.version else ""
-    con.register("_page", rows)
+    paged = PAGE_COLUMN in rows.column_names
+    newest = [f"{table.version} DESC"] if table.version else []
+    if paged:
+        newest.append(f"{PAGE_COLUMN} DESC")
+    order = f"ORDER BY {', '.join(newest)}" if newest else ""
+    drop = f" EXCLUDE ({PAGE_COLUMN})" if paged else ""
+    # An incoming row older than the stored one is dropped here (anti join), so _incoming is
+    # exactly what gets written.
+    stale = (
+        f" ANTI JOIN {table.name} AS t ON {_key_match('t', 'i', table.key)} AND t.{table.version} > i.{table.version}"
+        if table.version
+        else ""
+    )
+    con.register("_incoming_rows", rows)
     try:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _incoming AS SELECT * FROM _page "
-            f"QUALIFY row_number() OVER (PARTITION BY {key} {order}) = 1"
+            "CREATE OR REPLACE TEMP TABLE _incoming AS SELECT i.* FROM ("
+            f"SELECT * FROM _incoming_rows QUALIFY row_number() OVER (PARTITION BY {key} {order}) = 1) AS i{stale}"
         )
     finally:
-        con.unregister("_page")
-    if table.version:
-        con.execute(
-            f"DELETE FROM _incoming USING {table.name} AS t "
-            f"WHERE {_key_match('t', '_incoming', table.key)} AND t.{table.version} > _incoming.{table.version}"
-        )
-    con.execute(f"DELETE FROM {table.name} AS t USING _incoming WHERE {_key_match('t', '_incoming', table.key)}")
-    con.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM _incoming")
-    (accepted,) = con.execute("SELECT count(*) FROM _incoming").fetchone() or (0,)
+        con.unregister("_incoming_rows")
+    [(replaced,)] = con.execute(
+        f"DELETE FROM {table.name} AS t USING _incoming WHERE {_key_match('t', '_incoming', table.key)}"
+    ).fetchall()
+    con.execute(f"INSERT INTO {table.name} BY NAME SELECT *{drop} FROM _incoming")
+    [(accepted,)] = con.execute("SELECT count(*) FROM _incoming").fetchall()
+    parent_key = table.key[0]
     for child, child_rows in children:
-        parent_key = table.key[0]
-        con.execute(f"DELETE FROM {child.name} WHERE {child.parent} IN (SELECT {parent_key} FROM _incoming)")
-        con.register("_child_page", child_rows)
+        if replaced:  # children are only ever written with their parent: new parents have none yet
+            con.execute(f"DELETE FROM {child.name} WHERE {child.parent} IN (SELECT {parent_key} FROM _incoming)")
+        if child_rows.num_rows == 0:
+            continue
+        same_page = f" AND c.{PAGE_COLUMN} = i.{PAGE_COLUMN}" if paged else ""
+        con.register("_child_rows", child_rows)
         try:
             con.execute(
-                f"INSERT INTO {child.name} BY NAME SELECT * FROM _child_page "
-                f"WHERE {child.parent} IN (SELECT {parent_key} FROM _incoming)"
+                f"INSERT INTO {child.name} BY NAME SELECT c.*{drop} FROM _child_rows AS c "
+                f"SEMI JOIN _incoming AS i ON c.{child.parent} = i.{parent_key}{same_page}"
             )
         finally:
-            con.unregister("_child_page")
+            con.unregister("_child_rows")
     con.execute("DROP TABLE _incoming")
     return int(accepted)

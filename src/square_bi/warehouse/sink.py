@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
 import duckdb
@@ -16,7 +19,9 @@ from square_bi.extract.records import utc_now
 from square_bi.extract.state import Page, PartitionState, StreamStats
 from square_bi.warehouse import rows, staging
 from square_bi.warehouse.database import Warehouse, fetch_dicts, transaction
-from square_bi.warehouse.load import upsert
+from square_bi.warehouse.load import PAGE_COLUMN, upsert
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,36 @@ class _Staged:
     """(record id, error, raw JSON) of each record that failed validation."""
 
 
+def _with_page(tab: pa.Table, page: int) -> pa.Table:
+    return tab.append_column(PAGE_COLUMN, pa.array([page] * tab.num_rows, type=pa.int32()))
+
+
+def merge_staged(pages: list[StagedPage]) -> StagedPage:
+    """Several staged pages as one, each row tagged with its page's position (``PAGE_COLUMN``), so
+    one upsert writes them all and an object read twice keeps its newest version's children."""
+    if len(pages) == 1:
+        return pages[0]
+    merged: dict[
+        str, tuple[staging.StagingTable, list[pa.Table], dict[str, tuple[staging.StagingTable, list[pa.Table]]]]
+    ] = {}
+    for index, page in enumerate(pages):
+        for table, tab, children in page.parents:
+            _, parent_tabs, child_tabs = merged.setdefault(table.name, (table, [], {}))
+            parent_tabs.append(_with_page(tab, index))
+            for child, child_tab in children:
+                child_tabs.setdefault(child.name, (child, []))[1].append(_with_page(child_tab, index))
+    return StagedPage(
+        tuple(
+            (
+                table,
+                pa.concat_tables(parent_tabs),
+                tuple((child, pa.concat_tables(tabs)) for child, tabs in child_tabs.values()),
+            )
+            for table, parent_tabs, child_tabs in merged.values()
+        )
+    )
+
+
 def write_staged(con: duckdb.DuckDBPyConnection, staged: StagedPage) -> int:
     """Upsert a staged page (inside the caller's transaction); how many parent rows were accepted."""
     return sum(upsert(con, table, tab, children=children) for table, tab, children in staged.parents)
@@ -111,11 +146,49 @@ def load_state(con: duckdb.DuckDBPyConnection, stream: str, partition: str) -> P
     return PartitionState(**found[0]) if found else None
 
 
+@dataclass(frozen=True)
+class _Queued:
+    """A staged page waiting for the writer, with the future its ``commit`` awaits."""
+
+    stream: str
+    partition: str
+    state: PartitionState
+    staged: _Staged
+    done: asyncio.Future[None]
+
+
+def _settle(queued: _Queued, error: BaseException | None) -> None:
+    if queued.done.done():  # its committer was cancelled
+        return
+    if error is None:
+        queued.done.set_result(None)
+    else:
+        queued.done.set_exception(error)
+
+
+def _write_group(con: duckdb.DuckDBPyConnection, group: list[_Queued]) -> None:
+    """Every page of ``group``: rows, dead letters and checkpoint, in ONE transaction."""
+    with transaction(con):
+        write_staged(con, merge_staged([q.staged.tables for q in group]))
+        for queued in group:
+            now = queued.staged.synced_at
+            for record_id, error, raw_json in queued.staged.dead:
+                con.execute(
+                    "INSERT INTO dead_letters (stream, record_id, error, raw_json, first_seen_at, last_seen_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (stream, record_id) DO UPDATE SET "
+                    "error = excluded.error, raw_json = excluded.raw_json, last_seen_at = excluded.last_seen_at",
+                    [queued.stream, record_id, error, raw_json, now, now],
+                )
+            save_state(con, queued.stream, queued.partition, queued.state)
+
+
 class DuckDBSink:
     """Implements ``square_bi.extract.sink.Sink`` on the warehouse's writer thread."""
 
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
+        self._queue: list[_Queued] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def get_state(self, stream: str, partition: str) -> PartitionState | None:
         return await self.warehouse.arun(lambda con: load_state(con, stream, partition))
@@ -135,26 +208,55 @@ class DuckDBSink:
         return replace(page, records=[], raw=[], dead=[], staged=staged)
 
     async def commit(self, page: Page) -> None:
+        """Queue the page for the writer and wait until its transaction committed (or failed).
+
+        Group commit: pages that queue up while the writer is busy are written together, in ONE
+        transaction with each page's checkpoint, so under load a few large upserts and commits
+        replace many small ones (each commit of DuckDB has a fixed cost, and each upsert joins
+        against the whole table). A page's rows and its checkpoint are never in different
+        transactions. If a group fails, its pages are retried one transaction each, so a bad
+        page fails alone, as it would have without grouping."""
         staged = self.stage(page).staged
         if not isinstance(staged, _Staged):
             raise TypeError(f"A page staged by another sink: {type(staged).__name__}")
-        stream, partition, state = page.stream, page.partition, page.state
+        queued = _Queued(page.stream, page.partition, page.state, staged, asyncio.get_running_loop().create_future())
         del page
-        now, tables, dead = staged.synced_at, staged.tables, staged.dead
+        self._queue.append(queued)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        await queued.done
 
-        def write(con: duckdb.DuckDBPyConnection) -> None:
-            with transaction(con):
-                write_staged(con, tables)
-                for record_id, error, raw_json in dead:
-                    con.execute(
-                        "INSERT INTO dead_letters (stream, record_id, error, raw_json, first_seen_at, last_seen_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (stream, record_id) DO UPDATE SET "
-                        "error = excluded.error, raw_json = excluded.raw_json, last_seen_at = excluded.last_seen_at",
-                        [stream, record_id, error, raw_json, now, now],
-                    )
-                save_state(con, stream, partition, state)
+    async def _drain(self) -> None:
+        group: list[_Queued] = []
+        try:
+            await self._drain_groups(group)
+        except BaseException:  # cancelled: no committer may wait forever
+            for queued in [*group, *self._queue]:
+                if not queued.done.done():
+                    queued.done.cancel()
+            raise
 
-        await self.warehouse.arun(write)
+    async def _drain_groups(self, group: list[_Queued]) -> None:
+        """Write what is queued, group after group (``group`` is the one being written)."""
+        while self._queue:
+            group[:], self._queue = self._queue, []
+            try:
+                await self.warehouse.arun(partial(_write_group, group=list(group)))
+            except Exception as exc:
+                if len(group) == 1:
+                    _settle(group[0], exc)
+                    continue
+                log.warning("a group of %d pages failed to commit (%s); committing them one by one", len(group), exc)
+                for queued in group:
+                    try:
+                        await self.warehouse.arun(partial(_write_group, group=[queued]))
+                    except Exception as single:
+                        _settle(queued, single)
+                    else:
+                        _settle(queued, None)
+            else:
+                for queued in group:
+                    _settle(queued, None)
 
     async def record_run(self, run_id: str, started_at: datetime, stats: StreamStats) -> None:
         def write(con: duckdb.DuckDBPyConnection) -> None:
