@@ -23,7 +23,7 @@ from square_bi.extract.runner import Extractor, SyncOptions, SyncReport
 from square_bi.extract.state import StreamStats
 from square_bi.extract.targeted import fetch_orders_by_id
 from square_bi.square.client import close_client, make_client
-from square_bi.warehouse.database import Warehouse, transaction
+from square_bi.warehouse.database import Warehouse, building_tables, transaction, writing_pages
 from square_bi.warehouse.sink import DuckDBSink, write_records
 from square_bi.warehouse.snapshot import publish_snapshot, sync_lock
 from square_bi.warehouse.star import STAR_TABLES, build_star_schema, initialize
@@ -61,10 +61,12 @@ async def _sync_session(settings: Settings, db_path: Path) -> AsyncIterator[_Ses
         warehouse = Warehouse(db_path).open()
         try:
             await warehouse.arun(initialize)
+            await warehouse.arun(writing_pages)
             session = _Session(client, warehouse, base_url)
             try:
                 yield session
             finally:
+                await warehouse.arun(building_tables)
                 session.star_counts = await warehouse.arun(build_star_schema)
                 await warehouse.arun(lambda con: publish_snapshot(con, db_path, STAR_TABLES))
         finally:
