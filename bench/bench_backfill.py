@@ -1,37 +1,78 @@
-"""A long orders backfill against a slow Square, as ratios measured in one run.
+"""A long orders backfill against a slow Square, as ratios measured in one run, per page size.
 
-    uv run python bench/bench_backfill.py [--orders 250000] [--latency-ms 50] [--concurrency 8]
+    uv run python bench/bench_backfill.py [--orders 250000] [--days 180] [--latency-ms 50]
+        [--concurrency 8] [--page-sizes 100,1000] [--growth]
 
-The demo merchant runs as `square-bi emulator` with injected latency in its own process; each sync
-is a `square-bi sync --streams orders --full-refresh` subprocess (fresh database), so its peak RSS
-is its own. Prints:
-- wall time / lower bound, the lower bound being requests x latency / concurrency (target <= 1.3);
-- speed-up over the same code one page at a time (concurrency 1) (target >= 5x at concurrency 8);
-- line items per second of wall time, and per CPU-second of the sync process against DuckDB-native
-  JSON normalisation of the same orders (target within 3x);
-- peak RSS of the sync process (target < 500 MB).
+Set-up: the demo merchant runs as `square-bi emulator` in its own process with the injected latency
+(one emulator for the whole run). For each page size (`SQUARE_BI_ORDERS_PAGE_SIZE`), each sync is a
+`square-bi sync --streams orders --full-refresh` subprocess into a fresh DuckDB file, so its CPU
+time and peak RSS (from `wait4`) are its own. Per page size it prints:
+
+- requests: the `POST /v2/orders/search` requests the emulator served during the concurrency-8 sync
+  (its own counter; `sync_runs.requests` is shown beside it);
+- lower bound = requests x latency / concurrency limit: what the extraction cannot beat;
+- extraction wall time = the orders stream's `seconds` in the sync's `sync_runs` table (every page
+  of every window fetched, validated and committed). Ratio = extraction / lower bound (target
+  <= 1.3). The whole process's wall time and the part outside the extraction (Python start-up and
+  imports, the locations stream, the star schema build and snapshot publish) are printed too;
+- speed-up = extraction wall time at concurrency 1 / at concurrency 8, same code (target >= 5x);
+- CPU throughput, line items per CPU-second: ours = user + system CPU of the whole concurrency-8
+  sync process (so it also pays for start-up, imports, HTTP, the star schema and the publish: the
+  ratio is conservative; the start-up alone is measured and shown); native = `native_normalise`
+  (bench_sync.py) in this process, `getrusage(RUSAGE_SELF)` before and after (DuckDB's threads are
+  in-process), on the very pages Square served: fetched with httpx beforehand (not timed) as the
+  sync asks for them (all locations, sorted by UPDATED_AT, following `cursor`), one file per
+  response body. It builds the same four staging tables (stg_orders with `raw`,
+  stg_order_line_items, stg_order_return_line_items, stg_order_tenders) with our DDL in a DuckDB
+  file. Target: ours within 3x of native;
+- whether the native tables equal the sync's (every column but `_synced_at`; `raw` as JSON
+  values), with the differing row counts when they do not: the bench exits non-zero then;
+- peak RSS of the sync processes (target < 500 MB at ~250k line items).
+
+`--growth` also syncs (concurrency 8, the largest page size) a second emulator with 4x the orders over
+the same days and prints both peak RSS, the growth (target < 25%) and both line-item counts.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import httpx
 import orjson
-from bench_sync import native_normalise
+from bench_sync import NATIVE_TABLES, native_normalise
 from emulator_process import emulator
-
-from square_bi.square.demo import DemoConfig, generate
 
 TOKEN = "bench-token"
 CLI = [sys.executable, "-m", "square_bi.cli"]
+MAX_LOCATIONS_PER_SEARCH = 10
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """One `square-bi sync` process."""
+
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    requests: int
+    """orders searches the emulator served while it ran"""
+    extraction_s: float
+    """the orders stream's sync_runs.seconds"""
+    runs_requests: int
+    runs_pages: int
+    orders: int
+    line_items: int
 
 
 def orders_requests(base_url: str) -> int:
@@ -39,8 +80,15 @@ def orders_requests(base_url: str) -> int:
     return int(stats.get("POST /v2/orders/search", {}).get("requests", 0))
 
 
-def sync(base_url: str, db: Path, concurrency: int, page_size: int) -> tuple[float, int, float, float]:
-    """(seconds, orders requests made, peak RSS in MB, CPU seconds) of one full orders sync."""
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    rows = con.execute(sql).fetchall()
+    if len(rows) != 1:
+        raise RuntimeError(f"expected one row from {sql!r}, got {len(rows)}")
+    return tuple(rows[0])
+
+
+def sync(base_url: str, db: Path, concurrency: int, page_size: int) -> SyncRun:
+    """One full orders sync in its own process, into a fresh database."""
     before = orders_requests(base_url)
     env = {**os.environ, "SQUARE_ACCESS_TOKEN": TOKEN, "SQUARE_BI_MAX_CONCURRENCY": str(concurrency)}
     env["SQUARE_BI_ORDERS_PAGE_SIZE"] = str(page_size)
@@ -48,10 +96,215 @@ def sync(base_url: str, db: Path, concurrency: int, page_size: int) -> tuple[flo
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
+    wall = time.perf_counter() - started
     if status != 0:
         raise RuntimeError(f"sync failed with status {status}")
-    return seconds, orders_requests(base_url) - before, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    requests = orders_requests(base_url) - before
+    with duckdb.connect(str(db), read_only=True) as con:
+        seconds, pages, runs_requests = _one(
+            con, "SELECT seconds, pages, requests FROM sync_runs WHERE stream = 'orders' AND status = 'succeeded'"
+        )
+        (orders,) = _one(con, "SELECT count(*) FROM stg_orders")
+        (lines,) = _one(con, "SELECT count(*) FROM stg_order_line_items")
+    return SyncRun(
+        wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        requests=requests,
+        extraction_s=float(seconds),
+        runs_requests=int(runs_requests),
+        runs_pages=int(pages),
+        orders=int(orders),
+        line_items=int(lines),
+    )
+
+
+def startup_cpu_s() -> float:
+    """CPU seconds of a process that only starts Python and imports what `square-bi sync` imports."""
+    code = "import square_bi.cli, square_bi.warehouse.sync"
+    process = subprocess.Popen([sys.executable, "-c", code])
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError("importing square_bi failed")
+    return usage.ru_utime + usage.ru_stime
+
+
+def fetch_pages(base_url: str, page_size: int, directory: Path) -> list[Path]:
+    """Every order page as Square serves it, one response body per file (as the sync asks: all
+    locations in batches of 10, sorted by UPDATED_AT ascending, following `cursor`)."""
+    directory.mkdir(parents=True)
+    pages: list[Path] = []
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
+        response = client.get("/v2/locations")
+        response.raise_for_status()
+        location_ids = sorted(location["id"] for location in response.json().get("locations", []))
+        for start in range(0, len(location_ids), MAX_LOCATIONS_PER_SEARCH):
+            body: dict[str, object] = {
+                "location_ids": location_ids[start : start + MAX_LOCATIONS_PER_SEARCH],
+                "query": {"sort": {"sort_field": "UPDATED_AT", "sort_order": "ASC"}},
+                "limit": page_size,
+            }
+            while True:
+                response = client.post("/v2/orders/search", json=body)
+                response.raise_for_status()
+                page = directory / f"page-{len(pages):06d}.json"
+                page.write_bytes(response.content)
+                pages.append(page)
+                cursor = orjson.loads(response.content).get("cursor")
+                if not cursor:
+                    break
+                body["cursor"] = cursor
+    return pages
+
+
+@dataclass(frozen=True)
+class NativeRun:
+    cpu_s: float
+    wall_s: float
+    pages: int
+    megabytes: float
+
+
+def run_native(pages: list[Path], db: Path) -> NativeRun:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    native_normalise(pages, db)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return NativeRun(cpu, wall, len(pages), sum(page.stat().st_size for page in pages) / 1e6)
+
+
+@dataclass(frozen=True)
+class TableDifference:
+    only_native: int
+    only_ours: int
+    raw_differs: list[tuple[Any, ...]]
+    """keys of the rows whose ``raw`` JSON differs (counted in both numbers above)"""
+
+
+def compare_tables(native_db: Path, sync_db: Path) -> dict[str, TableDifference]:
+    """Per staging table that differs: rows only in the native table, rows only in the sync's,
+    counted with EXCEPT ALL on every column but `_synced_at` and `raw`; `raw` is compared as JSON
+    values (as text, then parsed where the texts differ). Empty when all four are equal."""
+    differences: dict[str, TableDifference] = {}
+    with duckdb.connect(str(native_db), read_only=True) as con:
+        con.execute(f"ATTACH '{sync_db}' AS ours (READ_ONLY)")
+        for table in NATIVE_TABLES:
+            columns = ", ".join(c for c in table.column_names if c not in ("raw", "_synced_at"))
+            only = []
+            for left, right in (("main", "ours"), ("ours", "main")):
+                sql = (
+                    f"SELECT count(*) FROM (SELECT {columns} FROM {left}.{table.name} "  # noqa: S608 (our own names)
+                    f"EXCEPT ALL SELECT {columns} FROM {right}.{table.name})"
+                )
+                only.append(int(_one(con, sql)[0]))
+            raw_differs: list[tuple[Any, ...]] = []
+            if "raw" in table.column_names:
+                keys = ", ".join(f"n.{k}" for k in table.key)
+                on = " AND ".join(f"n.{k} = o.{k}" for k in table.key)
+                texts = con.execute(
+                    f"SELECT {keys}, n.raw::VARCHAR, o.raw::VARCHAR FROM main.{table.name} n "  # noqa: S608 (our own names)
+                    f"JOIN ours.{table.name} o ON {on} WHERE n.raw::VARCHAR <> o.raw::VARCHAR"
+                ).fetchall()
+                raw_differs = [row[:-2] for row in texts if orjson.loads(row[-2]) != orjson.loads(row[-1])]
+            if any(only) or raw_differs:
+                differences[table.name] = TableDifference(
+                    only[0] + len(raw_differs), only[1] + len(raw_differs), raw_differs
+                )
+    return differences
+
+
+def show_differences(native_db: Path, sync_db: Path, table: str, difference: TableDifference, limit: int = 3) -> None:
+    """A few differing rows each way, to tell which side is wrong."""
+    spec = next(t for t in NATIVE_TABLES if t.name == table)
+    columns = ", ".join(c for c in spec.column_names if c not in ("raw", "_synced_at"))
+    with duckdb.connect(str(native_db), read_only=True) as con:
+        con.execute(f"ATTACH '{sync_db}' AS ours (READ_ONLY)")
+        for label, left, right in (("native only", "main", "ours"), ("sync only", "ours", "main")):
+            rows = con.execute(
+                f"SELECT {columns} FROM {left}.{table} EXCEPT ALL "  # noqa: S608 (our own names)
+                f"SELECT {columns} FROM {right}.{table} LIMIT {limit}"
+            ).fetchall()
+            for row in rows:
+                print(f"    {table}, {label}: {row}")
+    for key in difference.raw_differs[:limit]:
+        print(f"    {table}: raw JSON differs for {spec.key} = {key}")
+
+
+def compare(
+    base_url: str, work: Path, page_size: int, concurrency: int, latency_ms: int, startup_s: float
+) -> tuple[bool, SyncRun]:
+    """The whole comparison at one page size; prints its block. (native tables equal ours, the
+    concurrency-8 sync)."""
+    fast = sync(base_url, work / "fast.duckdb", concurrency, page_size)
+    slow = sync(base_url, work / "slow.duckdb", 1, page_size)
+    pages = fetch_pages(base_url, page_size, work / "pages")
+    native = run_native(pages, work / "native.duckdb")
+    differences = compare_tables(work / "native.duckdb", work / "fast.duckdb")
+
+    lines = fast.line_items
+    bound = fast.requests * latency_ms / 1000 / concurrency
+    outside = fast.wall_s - fast.extraction_s
+    ours_rate, native_rate = lines / fast.cpu_s, lines / native.cpu_s
+    print(f"page size {page_size}:")
+    print(
+        f"  {fast.orders:,} orders, {lines:,} line items; {fast.requests:,} orders requests "
+        f"(sync_runs: {fast.runs_requests:,} requests, {fast.runs_pages:,} pages), {latency_ms} ms latency each"
+    )
+    print(
+        f"  extraction (orders stream, sync_runs.seconds) at concurrency {concurrency}: {fast.extraction_s:.1f} s; "
+        f"lower bound {fast.requests:,} x {latency_ms} ms / {concurrency} = {bound:.1f} s "
+        f"-> ratio {fast.extraction_s / bound:.2f} (target <= 1.3)"
+    )
+    print(
+        f"  whole sync process: {fast.wall_s:.1f} s wall = {fast.extraction_s:.1f} s extraction + {outside:.1f} s "
+        f"outside it (start-up, imports, locations, star schema, publish)"
+    )
+    print(
+        f"  concurrency 1: extraction {slow.extraction_s:.1f} s (whole process {slow.wall_s:.1f} s) "
+        f"-> speed-up {slow.extraction_s / fast.extraction_s:.1f}x (target >= 5x)"
+    )
+    print(
+        f"  CPU, ours: {fast.cpu_s:.1f} CPU-s for the whole sync process (of which ~{startup_s:.1f} is start-up and "
+        f"imports alone; wall {fast.wall_s:.1f} s) = {ours_rate:,.0f} line items per CPU-second"
+    )
+    print(
+        f"  CPU, DuckDB-native normalisation of the same {native.pages:,} pages ({native.megabytes:,.0f} MB) "
+        f"into the same 4 staging tables: {native.cpu_s:.2f} CPU-s ({native.wall_s:.2f} s wall) "
+        f"= {native_rate:,.0f} line items per CPU-second"
+    )
+    print(f"  CPU throughput ours / native: {native_rate / ours_rate:.1f}x slower (target within 3x)")
+    if differences:
+        detail = "; ".join(
+            f"{t}: {d.only_native:,} rows only native, {d.only_ours:,} only ours"
+            + (f" ({len(d.raw_differs):,} of them by raw)" if d.raw_differs else "")
+            for t, d in differences.items()
+        )
+        print(f"  native tables equal the sync's: NO ({detail})")
+        for table, difference in differences.items():
+            show_differences(work / "native.duckdb", work / "fast.duckdb", table, difference)
+    else:
+        print("  native tables equal the sync's: yes (4 tables, every column; raw as JSON; _synced_at aside)")
+    print(
+        f"  peak RSS of the sync: {fast.peak_rss_mb:.0f} MB at concurrency {concurrency}, "
+        f"{slow.peak_rss_mb:.0f} MB at concurrency 1 (target < 500 MB at ~250k line items)"
+    )
+    return not differences, fast
+
+
+def growth(args: argparse.Namespace, per_day: int, page_size: int, base: SyncRun, work: Path) -> None:
+    """Peak RSS of a concurrency-8 sync of 4x the orders (same days) against the base size's."""
+    with emulator(TOKEN, args.days, per_day * 4, "--latency-ms", str(args.latency_ms)) as base_url:
+        big = sync(base_url, work / "growth.duckdb", args.concurrency, page_size)
+    change = big.peak_rss_mb / base.peak_rss_mb - 1
+    print(f"growth (page size {page_size}, concurrency {args.concurrency}):")
+    print(
+        f"  peak RSS {base.peak_rss_mb:.0f} MB at {base.line_items:,} line items, {big.peak_rss_mb:.0f} MB at "
+        f"{big.line_items:,} line items ({big.line_items / base.line_items:.1f}x) -> growth {change:+.0%} "
+        f"(target < 25%)"
+    )
 
 
 def main() -> None:
@@ -61,42 +314,38 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
-        "--page-size",
-        type=int,
-        default=1000,
-        help="orders per page (Square allows up to 1000); smaller pages make the run more latency-bound",
+        "--page-sizes",
+        default="100,1000",
+        help="comma-separated orders per page (Square allows up to 1000); smaller pages are more latency-bound",
     )
+    parser.add_argument("--page-size", type=int, help="a single page size (instead of --page-sizes)")
+    parser.add_argument("--growth", action="store_true", help="also sync 4x the orders and compare peak RSS")
     args = parser.parse_args()
+    sizes = [args.page_size] if args.page_size else [int(size) for size in args.page_sizes.split(",")]
     per_day = max(1, args.orders // args.days)
+    startup_s = startup_cpu_s()
+    equal = True
+    runs: dict[int, SyncRun] = {}
     with (
         tempfile.TemporaryDirectory() as tmp,
         emulator(TOKEN, args.days, per_day, "--latency-ms", str(args.latency_ms)) as base_url,
     ):
-        fast_s, requests, fast_rss, fast_cpu = sync(
-            base_url, Path(tmp) / "fast.duckdb", args.concurrency, args.page_size
+        print(
+            f"emulator: {args.days} days x {per_day:,} orders per day, {args.latency_ms} ms latency; "
+            f"sync concurrency {args.concurrency}; {os.cpu_count()} CPUs"
         )
-        slow_s, _, slow_rss, _ = sync(base_url, Path(tmp) / "slow.duckdb", 1, args.page_size)
-        with duckdb.connect(str(Path(tmp) / "fast.duckdb"), read_only=True) as con:
-            (orders,) = con.execute("SELECT count(*) FROM stg_orders").fetchone() or (0,)
-            (lines,) = con.execute("SELECT count(*) FROM stg_order_line_items").fetchone() or (0,)
-        # The very orders the emulator serves (same config, deterministic), normalised by DuckDB alone.
-        pages = Path(tmp) / "orders.json"
-        pages.write_bytes(orjson.dumps(list(generate(DemoConfig(days=args.days, orders_per_day=per_day)).orders)))
-        started = time.perf_counter()
-        native_normalise(pages)
-        native_s = time.perf_counter() - started
-    bound = requests * args.latency_ms / 1000 / args.concurrency
-    print(f"{orders:,} orders, {lines:,} line items, {requests} orders requests of up to {args.page_size} orders")
-    print(f"{args.latency_ms} ms injected latency per request")
-    print(f"concurrency {args.concurrency}: {fast_s:.1f} s; lower bound {bound:.1f} s -> ratio {fast_s / bound:.2f}")
-    print(f"concurrency 1: {slow_s:.1f} s -> speed-up {slow_s / fast_s:.1f}x")
-    print(f"throughput: {lines / fast_s:,.0f} line items/s")
-    print(f"CPU time of the sync process: {fast_cpu:.1f} s ({fast_cpu / fast_s:.0%} of its wall time)")
-    print(
-        f"CPU throughput: {lines / fast_cpu:,.0f} line items per CPU-second; DuckDB-native normalisation "
-        f"{lines / native_s:,.0f}/s -> ratio {native_s and fast_cpu / native_s:.1f}x (target within 3x)"
-    )
-    print(f"peak RSS of the sync: {fast_rss:.0f} MB (concurrency {args.concurrency}), {slow_rss:.0f} MB (serial)")
+        for size in sizes:
+            work = Path(tmp) / f"page-size-{size}"
+            work.mkdir()
+            same, fast = compare(base_url, work, size, args.concurrency, args.latency_ms, startup_s)
+            equal = equal and same
+            runs[size] = fast
+            shutil.rmtree(work)
+    if args.growth:
+        with tempfile.TemporaryDirectory() as tmp:
+            growth(args, per_day, max(sizes), runs[max(sizes)], Path(tmp))
+    if not equal:
+        sys.exit("the DuckDB-native tables differ from the sync's (see above)")
 
 
 if __name__ == "__main__":
