@@ -12,7 +12,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -76,6 +76,26 @@ def sync_gc_thresholds() -> Iterator[None]:
                 gc.collect()
 
 
+def _earliest(times: Iterable[datetime | None]) -> datetime | None:
+    """The earliest of ``times`` as naive UTC (None if there are none)."""
+    return _extreme(min, times)
+
+
+def _latest(times: Iterable[datetime | None]) -> datetime | None:
+    """The latest of ``times`` as naive UTC (None if there are none)."""
+    return _extreme(max, times)
+
+
+def _extreme(pick: Callable[[list[datetime]], datetime], times: Iterable[datetime | None]) -> datetime | None:
+    present = [t for t in times if t is not None]
+    if not present:
+        return None
+    try:
+        return naive_utc(pick(present))  # Square's timestamps all carry an offset: compare as they are
+    except TypeError:  # some naive, some aware: normalise each first
+        return pick([naive_utc(t) for t in present])
+
+
 @dataclass(frozen=True)
 class SyncOptions:
     full_refresh: bool = False
@@ -94,15 +114,15 @@ class SyncOptions:
 
 @dataclass(frozen=True)
 class Bucket:
-    """An updated-time range a window stream is split into so a backfill runs concurrently:
-    calendar months (UTC); the first is open at the start, the last at the end."""
+    """An updated-time range a window stream is split into so a backfill runs concurrently: a
+    calendar week from Monday 00:00 UTC; the first is open at the start, the last at the end."""
 
     start: datetime | None = None
     end: datetime | None = None
 
     @property
     def label(self) -> str:
-        return self.start.strftime("%Y-%m") if self.start is not None else "first"
+        return self.start.strftime("%Y-%m-%d") if self.start is not None else OLDER
 
 
 @dataclass(frozen=True)
@@ -119,32 +139,43 @@ class Partition:
         return f"{self.base}@{self.bucket.label}"
 
 
-def _month_start(value: datetime) -> datetime:
-    return value.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+def _week_start(value: datetime) -> datetime:
+    """Monday 00:00 (UTC) of ``value``'s week."""
+    return (value - timedelta(days=value.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _next_month(value: datetime) -> datetime:
-    return (value.replace(day=28) + timedelta(days=4)).replace(day=1)
+SPLIT_WEEKS = 26
+"""How many recent weeks a first backfill splits into one partition each."""
+
+OLDER = "first"
+"""The label of the bucket holding everything before the weekly ones."""
 
 
-SPLIT_MONTHS = 6
-"""How many recent months a backfill reads concurrently, one partition each; older history (often
-sparse, and read once) is one partition."""
+def history_buckets(earliest: datetime | None, run_end: datetime, split_at: datetime | None = None) -> list[Bucket]:
+    """A bucket for everything before ``split_at``, then one per week from ``split_at`` up to
+    ``run_end`` (the last open at the end): contiguous, none empty by construction.
 
+    ``split_at`` is where the first sync split history, read back from that bucket's checkpoint,
+    so the edges never move: a week read to its end is skipped by every later sync, and the older
+    bucket is read once. A first sync splits at the Monday ``SPLIT_WEEKS`` weeks back (or after
+    ``earliest``'s week, for a shorter history). A single open bucket when the history is unknown.
 
-def month_buckets(earliest: datetime | None, run_end: datetime, months: int = SPLIT_MONTHS) -> list[Bucket]:
-    """The last ``months`` calendar months, each a bucket, after one open bucket for everything
-    older; a single open bucket when the merchant's history is unknown."""
-    if earliest is None:
+    Partitions run ``max_concurrency`` at a time, each paging through its own window, so a
+    backfill needs many small ones to keep every slot busy: monthly buckets gave half a year of
+    history 7 partitions for 8 slots, and the busiest month kept the sync waiting on its one."""
+    if split_at is None:
+        if earliest is None:
+            return [Bucket()]
+        split_at = max(
+            _week_start(run_end) - timedelta(weeks=SPLIT_WEEKS - 1), _week_start(earliest) + timedelta(weeks=1)
+        )
+    if split_at > run_end:
         return [Bucket()]
-    first_split = _month_start(run_end)
-    for _ in range(months - 1):
-        first_split = _month_start(first_split - timedelta(days=1))
-    edges = [max(_next_month(_month_start(earliest)), first_split)]
-    while edges[-1] <= run_end:
-        edges.append(_next_month(edges[-1]))
-    starts: list[datetime | None] = [None, *edges[:-1]]
-    ends: list[datetime | None] = [*edges[:-1], None]
+    edges = [split_at]
+    while edges[-1] + timedelta(weeks=1) <= run_end:
+        edges.append(edges[-1] + timedelta(weeks=1))
+    starts: list[datetime | None] = [None, *edges]
+    ends: list[datetime | None] = [*edges, None]
     return [Bucket(start, end) for start, end in zip(starts, ends, strict=True)]
 
 
@@ -221,13 +252,26 @@ class Extractor:
                 bases = sorted(set(location_ids))
             else:
                 bases = [""]
-            buckets = month_buckets(earliest, run_end) if stream.incremental == "window" else [Bucket()]
-            parts = [Partition(base, bucket) for base in bases for bucket in buckets]
+            parts = []
+            for base in bases:
+                buckets = [Bucket()]
+                if stream.incremental == "window":
+                    buckets = history_buckets(earliest, run_end, await self._split_at(stream, base))
+                parts += [Partition(base, bucket) for bucket in buckets]
             tasks.append(self._run_stream(stream, report, run_end, partitions=parts))
         await asyncio.gather(*tasks)
         for stats in report.streams.values():
             await self.sink.record_run(report.run_id, report.started_at, stats)
         return report
+
+    async def _split_at(self, stream: Stream, base: str) -> datetime | None:
+        """Where an earlier sync split this partition's history (see ``history_buckets``)."""
+        if self.options.full_refresh:
+            return None
+        older = await self.sink.get_state(stream.name, f"{base}@{OLDER}")
+        if older is None:
+            return None
+        return older.window_end or older.watermark  # its window while read, its watermark once read to the end
 
     async def _run_stream(
         self, stream: Stream, report: SyncReport, run_end: datetime, *, partitions: list[Partition]
@@ -307,10 +351,10 @@ class Extractor:
                 stats.dead_letters += len(dead)
                 if self.on_progress is not None:
                     self.on_progress(stats)
-                created = min((naive_utc(c) for rec in valid if (c := rec.get("created_at")) is not None), default=None)
+                created = _earliest(rec.get("created_at") for rec in valid)
                 if created is not None:
                     stats.earliest_created_at = min(created, stats.earliest_created_at or created)
-                updated = max((naive_utc(u) for rec in valid if (u := rec.get("updated_at")) is not None), default=None)
+                updated = _latest(rec.get("updated_at") for rec in valid)
                 if updated is not None:
                     max_updated = max(updated, max_updated or updated)
                 if stream is LOCATIONS:  # only locations' ids are needed (they partition the others)
