@@ -7,10 +7,28 @@ Table and column names here are our own constants, never input.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
 import duckdb
 import pyarrow as pa
 
 from square_bi.warehouse.staging import StagingTable
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> Iterator[None]:
+    """``rows`` visible to SQL as ``name`` for the block. If the block fails, the transaction is
+    aborted and unregistering fails too: that second error is dropped, so the caller sees the
+    first (a constraint violation, say), not "Current transaction is aborted"."""
+    con.register(name, rows)
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.Error):
+            con.unregister(name)
+        raise
+    con.unregister(name)
 
 
 def _key_match(table: str, other: str, key: tuple[str, ...]) -> str:
@@ -47,14 +65,11 @@ def upsert(
         if table.version
         else ""
     )
-    con.register("_incoming_rows", rows)
-    try:
+    with _registered(con, "_incoming_rows", rows):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _incoming AS SELECT i.* FROM ("
             f"SELECT * FROM _incoming_rows QUALIFY row_number() OVER (PARTITION BY {key} {order}) = 1) AS i{stale}"
         )
-    finally:
-        con.unregister("_incoming_rows")
     [(replaced,)] = con.execute(
         f"DELETE FROM {table.name} AS t USING _incoming WHERE {_key_match('t', '_incoming', table.key)}"
     ).fetchall()
@@ -67,13 +82,10 @@ def upsert(
         if child_rows.num_rows == 0:
             continue
         same_page = f" AND c.{PAGE_COLUMN} = i.{PAGE_COLUMN}" if paged else ""
-        con.register("_child_rows", child_rows)
-        try:
+        with _registered(con, "_child_rows", child_rows):
             con.execute(
                 f"INSERT INTO {child.name} BY NAME SELECT c.*{drop} FROM _child_rows AS c "
                 f"SEMI JOIN _incoming AS i ON c.{child.parent} = i.{parent_key}{same_page}"
             )
-        finally:
-            con.unregister("_child_rows")
     con.execute("DROP TABLE _incoming")
     return int(accepted)
