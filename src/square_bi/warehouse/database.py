@@ -47,29 +47,23 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     return con
 
 
-PAGES_CHECKPOINT_THRESHOLD = "1GB"
-"""How much WAL DuckDB lets pile up before checkpointing while pages are written (its default is
-16 MB). Each checkpoint recompresses the tables' last, partly filled row group, which holds up to
-122,880 orders' raw JSON: at 16 MB a 250k-order backfill spent most of its commits there and
-grew slower page by page (49.5 CPU-s; 38.9 at 1 GB, the same peak RSS). The WAL is still
-replayed after a crash, so nothing committed is lost."""
-
-
 def writing_pages(con: duckdb.DuckDBPyConnection) -> None:
     """Tune the connection for many small page upserts: DuckDB runs them on the calling (writer)
-    thread alone, and checkpoints rarely (``PAGES_CHECKPOINT_THRESHOLD``). Each upsert is a dozen
-    small statements; handing each to a second DuckDB thread and waiting for it cost more than it
-    saved (page 100: 12.8 instead of 13.9 CPU-s for 61k orders), and the other core is busy
-    decoding and validating pages anyway."""
+    thread alone. Each upsert is a dozen small statements; handing each to a second DuckDB thread
+    and waiting for it cost more than it saved (page 100: 12.8 instead of 13.9 CPU-s for 61k
+    orders), and the other core is busy decoding and validating pages anyway.
+
+    Checkpoints stay at DuckDB's default (16 MB of WAL). A 1 GB threshold saved a fifth of a 250k
+    backfill's CPU, but at 1M orders the uncheckpointed pages filled the 256 MB buffer pool: the
+    star build ran out of memory, or the sync crawled spilling to temp files."""
     con.execute("SET threads = 1")
-    con.execute(f"SET checkpoint_threshold = '{PAGES_CHECKPOINT_THRESHOLD}'")
 
 
 def building_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Back to DuckDB's default threads and checkpoints, for big queries such as the star schema's
-    build (whose commit then checkpoints what the pages left in the WAL)."""
+    """Back to DuckDB's default threads, for big queries such as the star schema's build; first a
+    checkpoint writes what the pages left in the WAL to the file."""
     con.execute("RESET threads")
-    con.execute("RESET checkpoint_threshold")
+    con.execute("CHECKPOINT")
 
 
 class Warehouse:
