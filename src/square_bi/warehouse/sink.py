@@ -235,38 +235,39 @@ class DuckDBSink:
         await queued.done
 
     async def _drain(self) -> None:
+        """Write what is queued, group after group, until the queue is empty."""
         group: list[_Queued] = []
         try:
-            await self._drain_groups(group)
+            while self._queue:
+                if len(self._queue) < GROUP_PAGES:
+                    await asyncio.sleep(GROUP_LINGER_S)
+                group, self._queue = self._queue, []
+                await self._write(group)
         except BaseException:  # cancelled: no committer may wait forever
             for queued in [*group, *self._queue]:
                 if not queued.done.done():
                     queued.done.cancel()
             raise
 
-    async def _drain_groups(self, group: list[_Queued]) -> None:
-        """Write what is queued, group after group (``group`` is the one being written)."""
-        while self._queue:
-            if len(self._queue) < GROUP_PAGES:
-                await asyncio.sleep(GROUP_LINGER_S)
-            group[:], self._queue = self._queue, []
-            try:
-                await self.warehouse.arun(partial(_write_group, group=list(group)))
-            except Exception as exc:
-                if len(group) == 1:
-                    _settle(group[0], exc)
-                    continue
-                log.warning("a group of %d pages failed to commit (%s); committing them one by one", len(group), exc)
-                for queued in group:
-                    try:
-                        await self.warehouse.arun(partial(_write_group, group=[queued]))
-                    except Exception as single:
-                        _settle(queued, single)
-                    else:
-                        _settle(queued, None)
-            else:
-                for queued in group:
+    async def _write(self, group: list[_Queued]) -> None:
+        """One group in one transaction; if it fails, each of its pages in a transaction of its own."""
+        try:
+            await self.warehouse.arun(partial(_write_group, group=group))
+        except Exception as exc:
+            if len(group) == 1:
+                _settle(group[0], exc)
+                return
+            log.warning("a group of %d pages failed to commit (%s); committing them one by one", len(group), exc)
+            for queued in group:
+                try:
+                    await self.warehouse.arun(partial(_write_group, group=[queued]))
+                except Exception as single:
+                    _settle(queued, single)
+                else:
                     _settle(queued, None)
+        else:
+            for queued in group:
+                _settle(queued, None)
 
     async def record_run(self, run_id: str, started_at: datetime, stats: StreamStats) -> None:
         def write(con: duckdb.DuckDBPyConnection) -> None:
