@@ -76,17 +76,8 @@ def sync_gc_thresholds() -> Iterator[None]:
                 gc.collect()
 
 
-def _earliest(times: Iterable[datetime | None]) -> datetime | None:
-    """The earliest of ``times`` as naive UTC (None if there are none)."""
-    return _extreme(min, times)
-
-
-def _latest(times: Iterable[datetime | None]) -> datetime | None:
-    """The latest of ``times`` as naive UTC (None if there are none)."""
-    return _extreme(max, times)
-
-
 def _extreme(pick: Callable[[list[datetime]], datetime], times: Iterable[datetime | None]) -> datetime | None:
+    """``pick`` (min or max) of the ``times`` given, as naive UTC; None if there are none."""
     present = [t for t in times if t is not None]
     if not present:
         return None
@@ -114,8 +105,9 @@ class SyncOptions:
 
 @dataclass(frozen=True)
 class Bucket:
-    """An updated-time range a window stream is split into so a backfill runs concurrently: a
-    calendar week from Monday 00:00 UTC; the first is open at the start, the last at the end."""
+    """An updated-time range a window stream is split into so a backfill runs concurrently: a week
+    (from a Monday 00:00 UTC, or from where an older sync split); the first is open at the start,
+    the last at the end."""
 
     start: datetime | None = None
     end: datetime | None = None
@@ -153,7 +145,7 @@ OLDER = "first"
 
 def history_buckets(earliest: datetime | None, run_end: datetime, split_at: datetime | None = None) -> list[Bucket]:
     """A bucket for everything before ``split_at``, then one per week from ``split_at`` up to
-    ``run_end`` (the last open at the end): contiguous, none empty by construction.
+    ``run_end`` (the last open at the end): contiguous and without overlaps.
 
     ``split_at`` is where the first sync split history, read back from that bucket's checkpoint,
     so the edges never move: a week read to its end is skipped by every later sync, and the older
@@ -351,10 +343,10 @@ class Extractor:
                 stats.dead_letters += len(dead)
                 if self.on_progress is not None:
                     self.on_progress(stats)
-                created = _earliest(rec.get("created_at") for rec in valid)
+                created = _extreme(min, (rec.get("created_at") for rec in valid))
                 if created is not None:
                     stats.earliest_created_at = min(created, stats.earliest_created_at or created)
-                updated = _latest(rec.get("updated_at") for rec in valid)
+                updated = _extreme(max, (rec.get("updated_at") for rec in valid))
                 if updated is not None:
                     max_updated = max(updated, max_updated or updated)
                 if stream is LOCATIONS:  # only locations' ids are needed (they partition the others)
