@@ -95,12 +95,13 @@ def test_a_page_that_cannot_be_written_fails_alone_and_the_rest_of_its_group_com
     raw_shop: RawMerchant, tmp_path: Path
 ) -> None:
     good = [copy.deepcopy(o) for o in raw_shop.orders[:6]]
-    broken = _order_with_lines(raw_shop, 2)
-    broken["id"] = "ORDER-WITH-TWO-LINES-OF-ONE-UID"
-    broken["line_items"][1]["uid"] = broken["line_items"][0]["uid"]  # valid JSON, but breaks the key
+    broken = _order_with_lines(raw_shop, 1)
+    broken["id"] = "ORDER-THE-DATABASE-REFUSES"
+    bad_page = _page("BAD", [broken])
+    bad_page.records[0]["line_items"][0]["uid"] = None  # past validation: breaks the key's NOT NULL
     db = tmp_path / "bad.duckdb"
 
-    errors = _commit_together(db, [_page("A", good[:3]), _page("BAD", [broken]), _page("B", good[3:])])
+    errors = _commit_together(db, [_page("A", good[:3]), bad_page, _page("B", good[3:])])
 
     assert errors[0] is None and errors[2] is None
     assert isinstance(errors[1], duckdb.ConstraintException)

@@ -14,11 +14,12 @@ A key Square may omit is ``NotRequired``: read it with ``.get``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, NotRequired, Required
+from typing import Annotated, Any, NotRequired, Required
 
-from pydantic import TypeAdapter
+from pydantic import AfterValidator, TypeAdapter
 from pydantic_core import SchemaValidator
 from typing_extensions import TypedDict
 
@@ -271,13 +272,46 @@ RecordSchema = type[Any]
 """One of the record TypedDicts above (what a stream declares as its ``record``)."""
 
 
+def _first_repeat(keys: Iterable[str]) -> str | None:
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
+
+
+def _child_keys_unique(order: Order) -> Order:
+    """An order's line items, return line items and tenders are staged under (order id, their
+    uid or id): two that share one would be stored as one line twice, or overwrite each other."""
+    children = (
+        ("line items", "uid", order.get("line_items", ())),
+        (
+            "return line items",
+            "uid",
+            [line for ret in order.get("returns", ()) for line in ret.get("return_line_items", ())],
+        ),
+        ("tenders", "id", order.get("tenders", ())),
+    )
+    for label, key, items in children:
+        repeated = _first_repeat(item[key] for item in items)  # type: ignore[literal-required]
+        if repeated is not None:
+            raise ValueError(f"two {label} share the {key} {repeated!r}; each must be unique within its order")
+    return order
+
+
+_AFTER_VALIDATION: dict[RecordSchema, Callable[[Any], Any]] = {Order: _child_keys_unique}
+"""Checks across fields that types alone cannot state, run after a record's fields validate."""
+
 _VALIDATORS: dict[RecordSchema, SchemaValidator] = {}
 
 
 def schema_validator(schema: RecordSchema) -> SchemaValidator:
     """pydantic's compiled validator for a record schema (built once per schema)."""
     if schema not in _VALIDATORS:
-        validator = TypeAdapter(schema).validator
+        check = _AFTER_VALIDATION.get(schema)
+        annotated: Any = Annotated[schema, AfterValidator(check)] if check else schema
+        validator = TypeAdapter(annotated).validator
         if not isinstance(validator, SchemaValidator):
             raise TypeError(f"No plain SchemaValidator for {schema!r}")
         _VALIDATORS[schema] = validator

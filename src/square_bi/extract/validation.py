@@ -26,6 +26,6 @@ def validate_objects(
             valid_raw.append(obj)
         except ValidationError as exc:
             record_id = str(obj.get(primary_key, "")) if isinstance(obj, dict) else ""
-            errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+            errors = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in exc.errors()[:5])
             dead.append(DeadRecord(record_id or f"unknown-{uuid.uuid4().hex[:8]}", errors, obj))
     return valid, valid_raw, dead

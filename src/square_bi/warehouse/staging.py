@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from square_bi.warehouse.database import transaction
+
 _COMPRESSION = {"JSON": " USING COMPRESSION zstd"}
 """``raw`` (a few KB of JSON per order) is most of a backfill's bytes. DuckDB's default tries
 several string compressions at each checkpoint; zstd alone measured a fifth less writer CPU and a
@@ -20,6 +22,9 @@ class StagingTable:
     name: str
     columns: tuple[tuple[str, str], ...]
     key: tuple[str, ...]
+    """Identifies an object (or child line). Kept unique by the upsert (``load.upsert``), not by a
+    PRIMARY KEY: DuckDB holds a key's ART index in memory whole, and at a million line items the
+    indexes alone outgrew the sync's 256 MB memory limit (a 1M-order backfill stalled)."""
     version: str | None = None
     """Column ordering an object's versions (Square's ``version``, else ``updated_at``): an older
     version never overwrites a newer one."""
@@ -29,8 +34,7 @@ class StagingTable:
 
     def ddl(self) -> str:
         cols = ",\n  ".join(f"{name} {type_}{_COMPRESSION.get(type_, '')}" for name, type_ in self.columns)
-        key = ", ".join(self.key)
-        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  {cols},\n  PRIMARY KEY ({key})\n)"
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  {cols}\n)"
 
     @property
     def column_names(self) -> list[str]:
@@ -271,5 +275,27 @@ STAGING_TABLES: tuple[StagingTable, ...] = (
 
 
 def create_staging_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every staging table; a table an older version made with a PRIMARY KEY is rebuilt
+    without it, keeping its rows."""
+    keyed = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_constraints() "
+            "WHERE constraint_type = 'PRIMARY KEY' AND schema_name = current_schema()"
+        ).fetchall()
+    }
     for table in STAGING_TABLES:
+        if table.name in keyed:
+            _drop_primary_key(con, table)
+        else:
+            con.execute(table.ddl())
+
+
+def _drop_primary_key(con: duckdb.DuckDBPyConnection, table: StagingTable) -> None:
+    """DuckDB cannot drop a constraint: copy the rows into a new table made by today's DDL."""
+    old = f"{table.name}_with_primary_key"
+    with transaction(con):
+        con.execute(f"ALTER TABLE {table.name} RENAME TO {old}")
         con.execute(table.ddl())
+        con.execute(f"INSERT INTO {table.name} BY NAME SELECT * FROM {old}")
+        con.execute(f"DROP TABLE {old}")

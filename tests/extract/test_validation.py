@@ -1,0 +1,57 @@
+"""Validating a page at the boundary: records that break what the warehouse relies on go to dead
+letters under their id, with an error naming the problem; the rest of the page goes on."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from shop_support import RawMerchant
+from square_bi.extract.records import Order
+from square_bi.extract.validation import validate_objects
+
+
+def _order_with(raw_shop: RawMerchant, children: str, at_least: int) -> dict[str, Any]:
+    return copy.deepcopy(next(o for o in raw_shop.orders if len(o.get(children, [])) >= at_least))
+
+
+def test_valid_orders_pass_whole_and_none_is_dead(raw_shop: RawMerchant) -> None:
+    orders = raw_shop.orders[:50]
+    valid, raw, dead = validate_objects(Order, orders)
+    assert [o["id"] for o in valid] == [o["id"] for o in orders]
+    assert raw == orders
+    assert dead == []
+
+
+@pytest.mark.parametrize(("children", "key"), [("line_items", "uid"), ("tenders", "id")])
+def test_an_order_whose_two_children_share_a_key_is_a_dead_letter_naming_the_key(
+    raw_shop: RawMerchant, children: str, key: str
+) -> None:
+    fine = copy.deepcopy(raw_shop.orders[0])
+    broken = _order_with(raw_shop, children, 1)
+    items = broken[children]
+    items.append({**copy.deepcopy(items[0]), key: items[0][key]})
+
+    valid, _, dead = validate_objects(Order, [fine, broken])
+
+    assert [o["id"] for o in valid] == [fine["id"]]
+    [letter] = dead
+    assert letter.record_id == broken["id"]
+    assert repr(items[0][key]) in letter.error and key in letter.error
+    assert letter.raw == broken
+
+
+def test_return_line_items_of_different_returns_may_not_share_a_uid(raw_shop: RawMerchant) -> None:
+    order = next(o for o in raw_shop.orders if any(r.get("return_line_items") for r in o.get("returns", [])))
+    broken = copy.deepcopy(order)
+    first = next(r for r in broken["returns"] if r.get("return_line_items"))
+    second = copy.deepcopy(first)
+    second["uid"] = f"{first.get('uid')}-again"
+    broken["returns"].append(second)
+
+    _, _, dead = validate_objects(Order, [broken])
+
+    [letter] = dead
+    assert "return line items" in letter.error
