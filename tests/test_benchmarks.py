@@ -20,8 +20,20 @@ TINY_RUNS = {
     "bench_demo.py": (["--line-items", "4000", "--small", "2000", "--days", "5"], "line items x"),
     "bench_sync.py": (["--days", "2", "--orders-per-day", "20"], "ratio sync / native"),
     "bench_backfill.py": (
-        ["--orders", "600", "--days", "6", "--latency-ms", "1", "--page-sizes", "50,100"],
-        "native tables equal the sync's: yes",
+        [
+            "--orders",
+            "600",
+            "--days",
+            "6",
+            "--latency-ms",
+            "1",
+            "--page-sizes",
+            "50,100",
+            "--growth",
+            "--growth-line-items",
+            "600,1200",
+        ],
+        "growth (page size 100",  # after every page size's block; the bench exits 1 if native tables differ
     ),
     "bench_star.py": (["--line-items", "20000"], "star build"),
     "bench_semantic.py": (["--rows", "20000", "--repeat", "1"], "execution ours / hand-written"),
