@@ -20,6 +20,7 @@ import pytest
 from square_demo_support import TOKEN, SquareSchemas
 
 from square_bi.config import Settings
+from square_bi.extract.runner import MAX_CURSOR_RESTARTS
 from square_bi.square.demo import DemoConfig, DemoData, DemoServer, generate
 from square_bi.square.demo.faults import FaultConfig, is_malformed, request_fate
 from square_bi.warehouse.sync import sync_warehouse
@@ -325,3 +326,22 @@ def test_emulator_help_lists_every_fault_flag_and_bad_values_are_one_line_errors
         assert len(lines) == 1, done.stderr
         assert lines[0].startswith("square-bi: error: ") and bad[0] in lines[0]
         assert "Traceback" not in done.stderr
+
+
+def test_a_sync_whose_every_cursor_expires_still_finishes_one_page_per_restart(
+    small_data: DemoData, tmp_path: Path
+) -> None:
+    # Each clock reading is an hour after the last: every cursor has expired by the time it is used,
+    # so each page after a partition's first needs a restart (from the newest updated_at read).
+    faults = FaultConfig(seed=1, cursor_ttl_s=20)
+    db = tmp_path / "expiring.duckdb"
+    with DemoServer(small_data, access_token=TOKEN, faults=faults, clock=JumpingClock(every=1)) as server:
+        settings = Settings(SQUARE_ACCESS_TOKEN=TOKEN, SQUARE_BASE_URL=server.base_url, orders_page_size=40)
+        result = asyncio.run(asyncio.wait_for(sync_warehouse(settings, db, streams=["orders"]), timeout=120))
+
+    assert result.report.ok, result.report.failed
+    assert result.report.streams["orders"].cursor_restarts > MAX_CURSOR_RESTARTS
+    with duckdb.connect(str(db), read_only=True) as con:
+        staged = con.execute("SELECT id, version FROM stg_orders").fetchall()
+    assert Counter(order_id for order_id, _ in staged) == Counter(o["id"] for o in small_data.orders)
+    assert dict(staged) == {o["id"]: o["version"] for o in small_data.orders}

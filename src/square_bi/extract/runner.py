@@ -323,7 +323,8 @@ class Extractor:
                 except CursorExpiredError:
                     stats.cursor_restarts += 1
                     restarts += 1
-                    # Each restart keeps what was read (committed) and goes on; give up after many.
+                    # Each restart keeps what was read (committed) and goes on; give up only after
+                    # many in a row with no page read between them.
                     if cursor is None or restarts > MAX_CURSOR_RESTARTS:
                         raise
                     if stream.sorted_by_updated_at and max_updated is not None and window_end is not None:
@@ -337,6 +338,7 @@ class Extractor:
                             stream, replace(state, cursor=None), run_end, part.bucket
                         )
                     continue
+                restarts = 0
                 valid, valid_raw, dead = validate_objects(stream.record, raw.objects, stream.primary_key)
                 stats.pages += 1
                 stats.rows += len(valid)
