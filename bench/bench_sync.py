@@ -205,7 +205,7 @@ def native_normalise(pages: Sequence[Path], db: Path) -> None:
     ``pages`` are files holding one ``SearchOrders`` response body each (``{"orders": [...],
     "cursor": ...}``, as Square serves them); ``db`` is a new DuckDB file. It is opened the way the
     sync opens its warehouse (``database.connect``: TimeZone UTC, the same memory limit), the four
-    tables are created with our DDL (``staging``, primary keys included), and SQL alone fills them
+    tables are created with our DDL (``staging``), and SQL alone fills them
     with what ``rows.order_rows`` computes: each order's JSON is kept as ``raw`` and parsed with an
     explicit structure (``from_json``, nothing inferred), derived values computed the same way.
     """
