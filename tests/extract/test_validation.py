@@ -4,17 +4,12 @@ letters under their id, with an error naming the problem; the rest of the page g
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import pytest
 
 from shop_support import RawMerchant
 from square_bi.extract.records import Order
 from square_bi.extract.validation import validate_objects
-
-
-def _order_with(raw_shop: RawMerchant, children: str, at_least: int) -> dict[str, Any]:
-    return copy.deepcopy(next(o for o in raw_shop.orders if len(o.get(children, [])) >= at_least))
 
 
 def test_valid_orders_pass_whole_and_none_is_dead(raw_shop: RawMerchant) -> None:
@@ -30,7 +25,7 @@ def test_an_order_whose_two_children_share_a_key_is_a_dead_letter_naming_the_key
     raw_shop: RawMerchant, children: str, key: str
 ) -> None:
     fine = copy.deepcopy(raw_shop.orders[0])
-    broken = _order_with(raw_shop, children, 1)
+    broken = copy.deepcopy(next(o for o in raw_shop.orders if o.get(children)))
     items = broken[children]
     items.append({**copy.deepcopy(items[0]), key: items[0][key]})
 
