@@ -30,13 +30,40 @@ peak RSS by some 100 MB (138k orders, 255k line items: about 480 MB instead of 5
 more CPU. Without primary-key indexes (``staging``) nothing else needs to stay in memory."""
 
 
+ROW_GROUP_SIZE = 8192
+"""Rows per row group in the warehouse file (DuckDB's default is 122,880). At each checkpoint DuckDB
+rewrites, and compresses again, the whole row group that pages were appended to since the last one;
+with the default, a backfill compressed its first 122,880 orders' JSON over and over. With 8,192 a
+138k-order backfill took 13.6 instead of 19.3 s and 18 instead of 24 CPU-s, for a file about a fifth
+larger (the serving snapshot is written with DuckDB's default)."""
+
+ALIAS = "warehouse"
+"""The name the warehouse file is attached under in its read-write connection."""
+
+
+def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    # ATTACH, not connect(path): only ATTACH takes a row group size.
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH ? AS {ALIAS} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(path)])
+        con.execute(f"USE {ALIAS}")
+        # Spill files beside the warehouse, as for a file opened directly (not in the working directory).
+        con.execute("SET temp_directory = ?", [f"{path}.tmp"])
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file, turning DuckDB's errors into an actionable WarehouseError."""
     if read_only and not path.exists():
         raise WarehouseError(f"No warehouse at {path}: run `square-bi sync --db {path}` (or `square-bi demo`) first.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = _open(path, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseError(
