@@ -110,3 +110,24 @@ def test_a_page_that_cannot_be_written_fails_alone_and_the_rest_of_its_group_com
         partitions = [p for (p,) in con.execute("SELECT partition FROM sync_checkpoints ORDER BY 1").fetchall()]
     assert stored == {o["id"] for o in good}
     assert partitions == ["A", "B"]
+
+
+def test_two_pages_of_one_partition_in_one_group_leave_the_later_pages_checkpoint(
+    raw_shop: RawMerchant, tmp_path: Path
+) -> None:
+    first, second = (copy.deepcopy(o) for o in raw_shop.orders[:2])
+    earlier = Page("orders", "P", [validate_record(Order, first)], [first], [], PartitionState(cursor="page-1"))
+    later = Page(
+        "orders", "P", [validate_record(Order, second)], [second], [], PartitionState(cursor="page-2", rows_total=2)
+    )
+    db = tmp_path / "one-partition.duckdb"
+
+    errors = _commit_together(db, [earlier, later, _page("Q", [copy.deepcopy(raw_shop.orders[2])])])
+
+    assert errors == [None, None, None]
+    with duckdb.connect(str(db), read_only=True) as con:
+        checkpoints = con.execute(
+            "SELECT partition, cursor, rows_total FROM sync_checkpoints ORDER BY partition"
+        ).fetchall()
+        assert con.execute("SELECT count(*) FROM stg_orders").fetchall() == [(3,)]
+    assert checkpoints == [("P", "page-2", 2), ("Q", "after-Q", 0)]

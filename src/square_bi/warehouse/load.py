@@ -73,8 +73,7 @@ def upsert(
     [(replaced,)] = con.execute(
         f"DELETE FROM {table.name} AS t USING _incoming WHERE {_key_match('t', '_incoming', table.key)}"
     ).fetchall()
-    con.execute(f"INSERT INTO {table.name} BY NAME SELECT *{drop} FROM _incoming")
-    [(accepted,)] = con.execute("SELECT count(*) FROM _incoming").fetchall()
+    [(accepted,)] = con.execute(f"INSERT INTO {table.name} BY NAME SELECT *{drop} FROM _incoming").fetchall()
     parent_key = table.key[0]
     for child, child_rows in children:
         if replaced:  # children are only ever written with their parent: new parents have none yet

@@ -118,12 +118,21 @@ def write_records(
     return write_staged(con, stage_records(stream, records, raw, synced_at))
 
 
-def save_state(con: duckdb.DuckDBPyConnection, stream: str, partition: str, state: PartitionState) -> None:
-    con.execute(
-        "INSERT OR REPLACE INTO sync_checkpoints "
-        "(stream, partition, watermark, cursor, window_start, window_end, cursor_saved_at, rows_total) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
+_CHECKPOINT_COLUMNS = "stream, partition, watermark, cursor, window_start, window_end, cursor_saved_at, rows_total"
+
+
+def save_states(con: duckdb.DuckDBPyConnection, states: list[tuple[str, str, PartitionState]]) -> None:
+    """Checkpoint each (stream, partition, state), the last one given of a partition winning, in ONE
+    statement: an INSERT OR REPLACE costs about 2 ms whatever its row count (the table's key is
+    checked), which one statement per page made the writer's largest cost after COMMIT with
+    100-order pages."""
+    latest = {(stream, partition): state for stream, partition, state in states}
+    if not latest:
+        return
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(latest))
+    params: list[Any] = []
+    for (stream, partition), state in latest.items():
+        params += [
             stream,
             partition,
             state.watermark,
@@ -132,8 +141,8 @@ def save_state(con: duckdb.DuckDBPyConnection, stream: str, partition: str, stat
             state.window_end,
             state.cursor_saved_at,
             state.rows_total,
-        ],
-    )
+        ]
+    con.execute(f"INSERT OR REPLACE INTO sync_checkpoints ({_CHECKPOINT_COLUMNS}) VALUES {values}", params)
 
 
 def load_state(con: duckdb.DuckDBPyConnection, stream: str, partition: str) -> PartitionState | None:
@@ -187,7 +196,7 @@ def _write_group(con: duckdb.DuckDBPyConnection, group: list[_Queued]) -> None:
                     "error = excluded.error, raw_json = excluded.raw_json, last_seen_at = excluded.last_seen_at",
                     [queued.stream, record_id, error, raw_json, now, now],
                 )
-            save_state(con, queued.stream, queued.partition, queued.state)
+        save_states(con, [(queued.stream, queued.partition, queued.state) for queued in group])
 
 
 class DuckDBSink:
