@@ -49,7 +49,8 @@ rows) and holds several pages of them in flight. With the default thresholds the
 all of them again and again: on a 5,000-order page, decoding took 0.7 s instead of 0.1 s and
 validation 1.5 s instead of 0.2 s. Pages are acyclic, so reference counting frees each one as soon
 as its commit is done whatever the collector does; what it still catches (the odd cycle from
-asyncio or httpx internals) waits for the young passes or the end of the sync."""
+asyncio or httpx internals) waits for the young passes or the end of the sync. Such a cycle must
+not hold a page: each httpx response did, with its body, until ``client.request_json`` broke it."""
 
 _gc_lock = threading.Lock()
 _gc_depth = 0
