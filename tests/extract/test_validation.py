@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+import orjson
 import pytest
 
 from shop_support import RawMerchant
@@ -50,3 +51,21 @@ def test_return_line_items_of_different_returns_may_not_share_a_uid(raw_shop: Ra
 
     [letter] = dead
     assert "return line items" in letter.error
+
+
+def test_orders_given_as_json_text_validate_as_their_parsed_json_does_and_keep_their_text(
+    raw_shop: RawMerchant,
+) -> None:
+    orders = copy.deepcopy(raw_shop.orders[:20])
+    orders[3]["line_items"][0]["quantity"] = "lots"  # not a decimal
+    del orders[7]["location_id"]
+    texts = [orjson.dumps(order).decode() for order in orders]
+
+    from_dicts = validate_objects(Order, orders)
+    valid, raw, dead = validate_objects(Order, texts)
+
+    assert valid == from_dicts[0]
+    assert raw == [texts[i] for i in range(20) if i not in (3, 7)]
+    assert [(d.record_id, d.error, d.raw) for d in dead] == [(d.record_id, d.error, d.raw) for d in from_dicts[2]]
+    assert [d.record_id for d in dead] == [orders[3]["id"], orders[7]["id"]]
+    assert all(d.raw == orders[i] for d, i in zip(dead, (3, 7), strict=True))

@@ -8,9 +8,12 @@ import weakref
 from typing import Any
 
 import httpx
+import orjson
+import pytest
+from square.core.api_error import ApiError
 from square_demo_support import TOKEN
 
-from square_bi.square.client import close_client, make_client, request_json
+from square_bi.square.client import close_client, make_client, request_json, request_objects
 from square_bi.square.demo import DemoServer
 
 
@@ -40,3 +43,39 @@ def test_request_json_returns_squares_body_and_frees_the_response_without_the_cy
     assert body["orders"] == http.post("/v2/orders/search", json=query).json()["orders"]
     assert len(body["orders"]) == 5
     assert alive == [None]
+
+
+def _objects(base_url: str, query: dict[str, Any], token: str = TOKEN) -> tuple[list[str], str | None]:
+    async def fetch() -> tuple[list[str], str | None]:
+        client = make_client(base_url, token)
+        try:
+            return await request_objects(client, "POST", "v2/orders/search", "orders", json=query)
+        finally:
+            await close_client(client)
+
+    return asyncio.run(fetch())
+
+
+def test_request_objects_gives_each_orders_json_text_and_a_cursor_to_the_next_page(
+    demo_server: DemoServer, http: httpx.Client, location_ids: list[str]
+) -> None:
+    query = {"location_ids": location_ids[:1], "limit": 5}
+    expected = http.post("/v2/orders/search", json={**query, "limit": 10}).json()["orders"]
+
+    texts, cursor = _objects(demo_server.base_url, query)
+
+    assert [orjson.loads(text) for text in texts] == expected[:5]
+    assert cursor is not None
+    following = http.post("/v2/orders/search", json={**query, "cursor": cursor}).json()["orders"]
+    assert following == expected[5:]
+
+
+def test_request_objects_fails_as_the_sdk_does_with_squares_status_and_errors(
+    demo_server: DemoServer, location_ids: list[str]
+) -> None:
+    with pytest.raises(ApiError) as caught:
+        _objects(demo_server.base_url, {"location_ids": location_ids[:1]}, token="not-the-token")
+
+    assert caught.value.status_code == 401
+    assert isinstance(caught.value.body, dict)
+    assert caught.value.body["errors"][0]["category"] == "AUTHENTICATION_ERROR"

@@ -28,6 +28,11 @@ UtcDatetime = datetime
 value); the warehouse stores it as UTC ``TIMESTAMP``."""
 
 
+JsonObject = dict[str, Any] | str
+"""One of Square's objects as it arrived: parsed JSON, or its JSON text (how the orders stream keeps
+them: pydantic parses only the fields a record declares, and the text goes to ``raw`` as it is)."""
+
+
 def utc_now() -> datetime:
     """Now, as a naive UTC datetime (how checkpoints and the warehouse keep time)."""
     return datetime.now(UTC).replace(tzinfo=None)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from square_bi.extract.records import JsonObject
+
 
 @dataclass(frozen=True)
 class PartitionState:
@@ -40,8 +42,8 @@ class Page:
     partition: str
     records: list[Any]
     """The page's valid records: dicts validated as the stream's record schema."""
-    raw: list[dict[str, Any]]
-    """Square's JSON for each record, in the same order: kept whole (unknown fields too) so later
+    raw: list[JsonObject]
+    """Square's JSON (parsed, or its text) for each record, in the same order: kept whole (unknown fields too) so later
     models can read what the typed columns do not carry."""
     dead: list[DeadRecord]
     state: PartitionState

@@ -13,7 +13,8 @@ from typing import Any, Literal
 from square import AsyncSquare
 
 from square_bi.extract import records
-from square_bi.square.client import NO_SDK_RETRIES, request_json, to_json
+from square_bi.extract.records import JsonObject
+from square_bi.square.client import NO_SDK_RETRIES, request_json, request_objects, to_json
 
 MAX_LOCATIONS_PER_ORDER_SEARCH = 10
 CATALOG_TYPES = ("ITEM", "ITEM_VARIATION", "CATEGORY")
@@ -35,7 +36,7 @@ class RawPage:
     """Square's answer: raw JSON objects, the next cursor (None on the last page), and for the
     catalog the ``latest_time`` Square reports."""
 
-    objects: list[dict[str, Any]]
+    objects: Sequence[JsonObject]
     cursor: str | None
     latest_time: datetime | None = None
 
@@ -119,8 +120,8 @@ async def fetch_orders(client: AsyncSquare, request: PageRequest) -> RawPage:
     }
     if request.cursor:
         kwargs["cursor"] = request.cursor
-    body = await request_json(client, "POST", "v2/orders/search", json=kwargs)
-    return RawPage(body.get("orders") or [], cursor=body.get("cursor") or None)
+    orders, cursor = await request_objects(client, "POST", "v2/orders/search", "orders", json=kwargs)
+    return RawPage(orders, cursor=cursor)
 
 
 EARLIEST_SQUARE_TIME = datetime(2009, 1, 1)

@@ -19,6 +19,7 @@ from square import AsyncSquare
 
 from square_bi.errors import RetriableSourceError, SourceError
 from square_bi.extract import records
+from square_bi.extract.records import JsonObject
 from square_bi.extract.state import DeadRecord
 from square_bi.extract.validation import validate_objects
 from square_bi.square.client import request_json, translate_error
@@ -34,7 +35,7 @@ class OrdersById:
     """Validated orders (with their JSON), orders that failed validation, and ids Square did not return."""
 
     records: list[records.Order] = field(default_factory=list)
-    raw: list[dict[str, Any]] = field(default_factory=list)
+    raw: list[JsonObject] = field(default_factory=list)
     dead: list[DeadRecord] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     requests: int = 0

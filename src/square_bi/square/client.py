@@ -8,9 +8,11 @@ never the token.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import httpx
+import msgspec
 import orjson
 from square import AsyncSquare
 from square.core.api_error import ApiError
@@ -115,6 +117,25 @@ def _release_body(response: httpx.Response) -> None:
     response.stream = httpx.ByteStream(b"")
 
 
+async def _send(
+    client: AsyncSquare, method: str, path: str, json: dict[str, Any] | None, params: dict[str, Any] | None
+) -> httpx.Response:
+    """One request through the SDK's own HTTP layer (auth, base URL, ``Square-Version``), read whole."""
+    http = client._client_wrapper.httpx_client
+    response = await http.request(path, method=method, json=json, params=params, request_options=NO_SDK_RETRIES)
+    _release_body(response)
+    return response
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    """What the SDK's typed methods raise for this response: status, headers and (parsed) body."""
+    try:
+        body: Any = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = response.text
+    return ApiError(status_code=response.status_code, headers=dict(response.headers), body=body)
+
+
 async def request_json(
     client: AsyncSquare,
     method: str,
@@ -123,25 +144,56 @@ async def request_json(
     json: dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One request through the SDK's own HTTP layer (auth, base URL, ``Square-Version``), returning
-    Square's JSON untouched.
+    """One request through the SDK's own HTTP layer, returning Square's JSON untouched.
 
     The bulk streams use this instead of the typed methods: the SDK builds its response models
     with ``construct_type``, which measured about 14 ms per order here (45 s for 2,000 orders),
     two orders of magnitude more than validating the same JSON with our pydantic models. Failures
     surface exactly as from the typed methods: ``ApiError`` with status, headers and body.
     """
-    http = client._client_wrapper.httpx_client
-    response = await http.request(path, method=method, json=json, params=params, request_options=NO_SDK_RETRIES)
+    response = await _send(client, method, path, json, params)
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        raise ApiError(status_code=response.status_code, headers=dict(response.headers), body=response.text) from None
-    finally:
-        _release_body(response)
+        raise _api_error(response) from None
     if 200 <= response.status_code < 300 and isinstance(body, dict):
         return body
-    raise ApiError(status_code=response.status_code, headers=dict(response.headers), body=body)
+    raise _api_error(response)
+
+
+@cache
+def _page_decoder(key: str) -> msgspec.json.Decoder[Any]:
+    page = msgspec.defstruct("Page", [(key, list[msgspec.Raw], []), ("cursor", str | None, None)])
+    return msgspec.json.Decoder(page)
+
+
+async def request_objects(
+    client: AsyncSquare,
+    method: str,
+    path: str,
+    key: str,
+    *,
+    json: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+) -> tuple[list[str], str | None]:
+    """(the JSON text of each object in the body's ``key`` list, the body's ``cursor``) of one page,
+    failing as :func:`request_json` does.
+
+    For the biggest pages (orders): the objects are not parsed into dicts here. msgspec only finds
+    each one's span in Square's bytes; pydantic then parses just the fields our records declare
+    (``validate_json``), and the text itself is what the ``raw`` column keeps. Against parsing the
+    page into dicts, validating those and serialising each again for ``raw``, this took 21 instead
+    of 31 ms per 1,000-order page.
+    """
+    response = await _send(client, method, path, json, params)
+    if not 200 <= response.status_code < 300:
+        raise _api_error(response)
+    try:
+        page = _page_decoder(key).decode(response.content)
+        objects = [str(obj, "utf-8") for obj in getattr(page, key)]
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise _api_error(response) from None
+    return objects, page.cursor or None
 
 
 def to_json(model: Any) -> dict[str, Any]:

@@ -38,12 +38,13 @@ def _amount(money: r.Money | None) -> int | None:
     return money.get("amount", 0) if money is not None else None
 
 
-def _raw(obj: dict[str, Any]) -> str:
-    """Square's JSON for the ``raw`` column, compact (orjson: a tenth of ``json.dumps``'s time)."""
-    return orjson.dumps(obj).decode()
+def _raw(obj: r.JsonObject) -> str:
+    """Square's JSON for the ``raw`` column: its text as it arrived, or parsed JSON serialised
+    compactly (orjson: a tenth of ``json.dumps``'s time)."""
+    return obj if isinstance(obj, str) else orjson.dumps(obj).decode()
 
 
-def location_rows(locations: Sequence[r.Location], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
+def location_rows(locations: Sequence[r.Location], raw: Sequence[r.JsonObject], synced_at: datetime) -> pa.Table:
     return _table(
         staging.LOCATIONS,
         [
@@ -65,7 +66,7 @@ def location_rows(locations: Sequence[r.Location], raw: Sequence[dict[str, Any]]
     )
 
 
-def _catalog_row(obj: r.CatalogObject, raw: dict[str, Any], synced_at: datetime) -> dict[str, Any]:
+def _catalog_row(obj: r.CatalogObject, raw: r.JsonObject, synced_at: datetime) -> dict[str, Any]:
     name = item_id = category_id = currency = None
     price: int | None = None
     if (item := obj.get("item_data")) is not None:
@@ -97,7 +98,7 @@ def _catalog_row(obj: r.CatalogObject, raw: dict[str, Any], synced_at: datetime)
     }
 
 
-def catalog_rows(objects: Sequence[r.CatalogObject], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
+def catalog_rows(objects: Sequence[r.CatalogObject], raw: Sequence[r.JsonObject], synced_at: datetime) -> pa.Table:
     return _table(staging.CATALOG_OBJECTS, [_catalog_row(o, j, synced_at) for o, j in zip(objects, raw, strict=True)])
 
 
@@ -136,7 +137,7 @@ def _tuples_table(table: staging.StagingTable, rows: list[tuple[Any, ...]]) -> p
 
 
 def order_rows(
-    orders: Sequence[r.Order], raw: Sequence[dict[str, Any]], synced_at: datetime
+    orders: Sequence[r.Order], raw: Sequence[r.JsonObject], synced_at: datetime
 ) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
     """(orders, line items, return line items, tenders) for one page.
 
@@ -257,7 +258,7 @@ def _fee(fees: Sequence[r.ProcessingFee]) -> int | None:
     return sum(_amount(f.get("amount_money")) or 0 for f in fees) if fees else None
 
 
-def payment_rows(payments: Sequence[r.Payment], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
+def payment_rows(payments: Sequence[r.Payment], raw: Sequence[r.JsonObject], synced_at: datetime) -> pa.Table:
     return _table(
         staging.PAYMENTS,
         [
@@ -288,7 +289,7 @@ def payment_rows(payments: Sequence[r.Payment], raw: Sequence[dict[str, Any]], s
     )
 
 
-def refund_rows(refunds: Sequence[r.PaymentRefund], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
+def refund_rows(refunds: Sequence[r.PaymentRefund], raw: Sequence[r.JsonObject], synced_at: datetime) -> pa.Table:
     return _table(
         staging.REFUNDS,
         [
@@ -313,7 +314,7 @@ def refund_rows(refunds: Sequence[r.PaymentRefund], raw: Sequence[dict[str, Any]
     )
 
 
-def customer_rows(customers: Sequence[r.Customer], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
+def customer_rows(customers: Sequence[r.Customer], raw: Sequence[r.JsonObject], synced_at: datetime) -> pa.Table:
     return _table(
         staging.CUSTOMERS,
         [
@@ -335,7 +336,7 @@ def customer_rows(customers: Sequence[r.Customer], raw: Sequence[dict[str, Any]]
     )
 
 
-def team_member_rows(members: Sequence[r.TeamMember], raw: Sequence[dict[str, Any]], synced_at: datetime) -> pa.Table:
+def team_member_rows(members: Sequence[r.TeamMember], raw: Sequence[r.JsonObject], synced_at: datetime) -> pa.Table:
     return _table(
         staging.TEAM_MEMBERS,
         [

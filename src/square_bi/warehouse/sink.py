@@ -31,7 +31,7 @@ class StagedPage:
     parents: tuple[tuple[staging.StagingTable, pa.Table, tuple[tuple[staging.StagingTable, pa.Table], ...]], ...]
 
 
-def stage_records(stream: str, records: list[Any], raw: list[dict[str, Any]], synced_at: datetime) -> StagedPage:
+def stage_records(stream: str, records: list[Any], raw: list[r.JsonObject], synced_at: datetime) -> StagedPage:
     """A stream's validated records and their JSON as Arrow tables (no database needed)."""
     if not records:
         return StagedPage(())
@@ -111,7 +111,7 @@ def write_records(
     con: duckdb.DuckDBPyConnection,
     stream: str,
     records: list[Any],
-    raw: list[dict[str, Any]],
+    raw: list[r.JsonObject],
     synced_at: datetime,
 ) -> int:
     """Upsert one stream's validated records and their JSON (inside the caller's transaction)."""
