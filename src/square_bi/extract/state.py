@@ -43,8 +43,8 @@ class Page:
     records: list[Any]
     """The page's valid records: dicts validated as the stream's record schema."""
     raw: list[JsonObject]
-    """Square's JSON (parsed, or its text) for each record, in the same order: kept whole (unknown fields too) so later
-    models can read what the typed columns do not carry."""
+    """Square's JSON (parsed, or its text) for each record, in the same order: kept whole (unknown
+    fields too) so later models can read what the typed columns do not carry."""
     dead: list[DeadRecord]
     state: PartitionState
     staged: object | None = None
