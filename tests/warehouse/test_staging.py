@@ -53,3 +53,17 @@ def test_a_table_an_older_version_keyed_is_rebuilt_without_the_key_and_keeps_its
             "WHERE table_name = 'stg_order_line_items' AND column_name IN ('uid', 'quantity') ORDER BY 1"
         ).fetchall()
         assert columns == [("quantity", "DECIMAL(18,5)", "YES"), ("uid", "VARCHAR", "NO")]
+
+
+def test_a_keyed_table_in_another_attached_database_is_left_alone(tmp_path: Path) -> None:
+    with duckdb.connect(str(tmp_path / "new.duckdb")) as con:
+        con.execute("ATTACH ? AS other", [str(tmp_path / "other.duckdb")])
+        con.execute("CREATE TABLE other.stg_orders (id VARCHAR PRIMARY KEY)")
+
+        create_staging_tables(con)
+
+        keyed = con.execute(
+            "SELECT database_name, table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+        assert keyed == [("other", "stg_orders")]
+        assert {t.name for t in STAGING_TABLES} <= {n for (n,) in con.execute("SHOW TABLES").fetchall()}

@@ -281,7 +281,8 @@ def create_staging_tables(con: duckdb.DuckDBPyConnection) -> None:
         name
         for (name,) in con.execute(
             "SELECT table_name FROM duckdb_constraints() "
-            "WHERE constraint_type = 'PRIMARY KEY' AND schema_name = current_schema()"
+            "WHERE constraint_type = 'PRIMARY KEY' "
+            "AND database_name = current_database() AND schema_name = current_schema()"
         ).fetchall()
     }
     for table in STAGING_TABLES:
