@@ -16,7 +16,7 @@ from shop_support import RawMerchant
 from square_bi.extract.records import Order, validate_record
 from square_bi.extract.state import Page, PartitionState
 from square_bi.warehouse.database import Warehouse
-from square_bi.warehouse.sink import DuckDBSink
+from square_bi.warehouse.sink import CommitSkippedError, DuckDBSink
 from square_bi.warehouse.sync import initialize
 
 
@@ -131,3 +131,40 @@ def test_two_pages_of_one_partition_in_one_group_leave_the_later_pages_checkpoin
         ).fetchall()
         assert con.execute("SELECT count(*) FROM stg_orders").fetchall() == [(3,)]
     assert checkpoints == [("P", "page-2", 2), ("Q", "after-Q", 0)]
+
+
+def test_after_a_page_that_cannot_be_written_no_later_page_of_its_partition_commits(
+    raw_shop: RawMerchant, tmp_path: Path
+) -> None:
+    first, third, other = (copy.deepcopy(o) for o in raw_shop.orders[:3])
+    broken = _order_with_lines(raw_shop, 1)
+    broken["id"] = "ORDER-THE-DATABASE-REFUSES"
+    pages = [
+        Page("orders", "P", [validate_record(Order, first)], [first], [], PartitionState(cursor="page-1")),
+        Page("orders", "P", [validate_record(Order, broken)], [broken], [], PartitionState(cursor="page-2")),
+        Page("orders", "P", [validate_record(Order, third)], [third], [], PartitionState(cursor="page-3")),
+        _page("Q", [other]),
+    ]
+    pages[1].records[0]["line_items"][0]["uid"] = None  # past validation: breaks the key's NOT NULL
+    db = tmp_path / "chained.duckdb"
+
+    async def run() -> list[BaseException | None]:
+        sink = DuckDBSink(warehouse)
+        first_page = sink.submit(pages[0])
+        second_page = sink.submit(pages[1], after=first_page)
+        futures = [first_page, second_page, sink.submit(pages[2], after=second_page), sink.submit(pages[3])]
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        return [r if isinstance(r, BaseException) else None for r in results]
+
+    with Warehouse(db) as warehouse:
+        warehouse.run(initialize)
+        errors = asyncio.run(run())
+
+    assert errors[0] is None and errors[3] is None
+    assert isinstance(errors[1], duckdb.ConstraintException)
+    assert isinstance(errors[2], CommitSkippedError)
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = {order_id for (order_id,) in con.execute("SELECT id FROM stg_orders").fetchall()}
+        checkpoints = con.execute("SELECT partition, cursor FROM sync_checkpoints ORDER BY partition").fetchall()
+    assert stored == {first["id"], other["id"]}
+    assert checkpoints == [("P", "page-1"), ("Q", "after-Q")]

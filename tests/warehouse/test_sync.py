@@ -11,13 +11,13 @@ import duckdb
 import pytest
 
 from shop_support import DEMO_TOKEN, RawMerchant, demo_settings, run_sync
-from square_bi.extract.runner import Extractor, SyncOptions
-from square_bi.extract.state import Page
+from square_bi.extract.runner import Extractor, SyncOptions, SyncReport
+from square_bi.extract.state import Page, PartitionState
 from square_bi.square.client import close_client, make_client
 from square_bi.square.demo import DemoData, DemoServer
 from square_bi.square.demo.faults import FaultConfig
 from square_bi.warehouse.database import Warehouse
-from square_bi.warehouse.sink import DuckDBSink
+from square_bi.warehouse.sink import DuckDBSink, _Queued
 from square_bi.warehouse.star import STAR_TABLES, initialize
 
 STAGING = ("stg_locations", "stg_catalog_objects", "stg_orders", "stg_order_line_items")
@@ -84,8 +84,9 @@ def test_a_second_sync_keeps_row_counts_and_asks_only_for_the_lookback_window(sh
 
 
 class CrashingSink(DuckDBSink):
-    """Commits pages normally, then dies (like a killed process) at the ``crash_at``-th page that
-    leaves a partition in the middle (a page with a next cursor); nothing commits after that."""
+    """Commits pages normally, then dies (like a killed process) as it is about to write the
+    ``crash_at``-th page that leaves a partition in the middle (a page with a next cursor): nothing
+    commits after that, not even the pages already queued."""
 
     def __init__(self, warehouse: Warehouse, crash_at: int) -> None:
         super().__init__(warehouse)
@@ -93,13 +94,57 @@ class CrashingSink(DuckDBSink):
         self.mid_partition_pages = 0
         self.dead = False
 
-    async def commit(self, page: Page) -> None:
-        if page.state.cursor is not None:
-            self.mid_partition_pages += 1
-        self.dead = self.dead or self.mid_partition_pages >= self.crash_at
+    def submit(self, page: Page, after: asyncio.Future[None] | None = None) -> asyncio.Future[None]:
         if self.dead:
             raise RuntimeError("simulated crash")
-        await super().commit(page)
+        return super().submit(page, after)
+
+    async def _write(self, group: list[_Queued]) -> None:
+        before_the_crash = []
+        for queued in group:
+            if not self.dead and queued.state.cursor is not None:
+                self.mid_partition_pages += 1
+                self.dead = self.mid_partition_pages >= self.crash_at
+            if self.dead:
+                queued.done.set_exception(RuntimeError("simulated crash"))
+            else:
+                before_the_crash.append(queued)
+        if before_the_crash:
+            await super()._write(before_the_crash)
+
+
+class PoisoningSink(DuckDBSink):
+    """Breaks one page mid-partition so the database refuses it (a line item without its key):
+    the third page of the first orders partition to reach three pages, if more pages follow it.
+    The writer holds that page back until the partition has submitted another one after it, so a
+    later page is queued when it fails. Keeps each partition's states as submitted."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        super().__init__(warehouse)
+        self.staged: Counter[str] = Counter()
+        self.states: dict[str, list[PartitionState]] = {}
+        self.poisoned: str | None = None
+
+    def stage(self, page: Page) -> Page:
+        if page.stream == "orders" and page.staged is None:
+            self.staged[page.partition] += 1
+            if self.poisoned is None and self.staged[page.partition] == 3 and page.state.cursor is not None:
+                self.poisoned = page.partition
+                page.records[0]["line_items"][0]["uid"] = None
+        return super().stage(page)
+
+    def submit(self, page: Page, after: asyncio.Future[None] | None = None) -> asyncio.Future[None]:
+        if page.stream == "orders":
+            self.states.setdefault(page.partition, []).append(page.state)
+        return super().submit(page, after)
+
+    async def _write(self, group: list[_Queued]) -> None:
+        if self.poisoned is not None and any(q.partition == self.poisoned for q in group):
+            for _ in range(500):
+                if len(self.states[self.poisoned]) > 3:
+                    break
+                await asyncio.sleep(0.01)
+        await super()._write(group)
 
 
 async def _sync_with_crash(base_url: str, db: Path, crash_at: int) -> None:
@@ -112,6 +157,45 @@ async def _sync_with_crash(base_url: str, db: Path, crash_at: int) -> None:
     finally:
         warehouse.close()
         await close_client(client)
+
+
+def test_a_page_the_database_refuses_fails_its_partition_and_no_later_page_of_it_commits(
+    shop: DemoServer, shop_db: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "poisoned.duckdb"
+
+    async def sync() -> tuple[PoisoningSink, SyncReport]:
+        client = make_client(shop.base_url, DEMO_TOKEN)
+        warehouse = Warehouse(db).open()
+        try:
+            warehouse.run(initialize)
+            sink = PoisoningSink(warehouse)
+            # 10-order pages: a partition may have up to 100 pages waiting for the writer.
+            options = SyncOptions(orders_page_size=10, max_concurrency=2, streams=["locations", "orders"])
+            return sink, await Extractor(client, sink, base_url=shop.base_url, options=options).run()
+        finally:
+            warehouse.close()
+            await close_client(client)
+
+    sink, report = asyncio.run(sync())
+
+    assert sink.poisoned is not None
+    states = sink.states[sink.poisoned]
+    assert len(states) > 3  # a later page was submitted before the refused one was written
+    assert report.failed.keys() == {"orders"}
+    assert "NOT NULL" in report.failed["orders"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = con.execute(
+            "SELECT cursor, rows_total FROM sync_checkpoints WHERE stream = 'orders' AND partition = ?",
+            [sink.poisoned],
+        ).fetchall()
+    assert stored == [(states[1].cursor, states[1].rows_total)]  # the page before the refused one
+
+    resumed = run_sync(shop.base_url, db)
+
+    assert resumed.report.ok
+    assert staged_orders(db) == staged_orders(shop_db)
+    assert table_counts(db) == table_counts(shop_db)
 
 
 @pytest.mark.parametrize("crash_at", [3, 7, 12])

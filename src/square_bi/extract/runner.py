@@ -12,6 +12,7 @@ import random
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -39,6 +40,13 @@ from square_bi.square.client import translate_error
 log = logging.getLogger(__name__)
 
 MAX_CURSOR_RESTARTS = 10
+
+COMMIT_AHEAD_ROWS = 1_000
+"""How many rows of a partition may wait for the writer while it fetches its next page (at least a
+page's worth): ten 100-order pages, one 1,000-order page. Fetching on instead of waiting for each
+commit lets the writer take bigger groups (``warehouse.sink``): 141k orders in 100-order pages
+took 19 instead of 28 s. Memory stays bounded: at most ``max_concurrency`` x (this + a page) rows
+are in flight."""
 
 SYNC_GC_THRESHOLDS = (50_000, 20, 1_000_000)
 """CPython's cyclic collector as a sync runs it: a young pass every 50,000 allocations instead of 700,
@@ -313,7 +321,9 @@ class Extractor:
         stats.requested_windows.append((window_start, window_end))
         ids: list[str] = []
         seen_cursors: set[str] = set()
-        pending: asyncio.Task[None] | None = None
+        committing: deque[asyncio.Future[None]] = deque()
+        """The partition's pages submitted to the sink and not yet known to be committed, oldest first."""
+        ahead = max(1, COMMIT_AHEAD_ROWS // limit) if limit else 1  # 0: one page, no limit asked
         max_updated: datetime | None = None
         restarts = 0
         try:
@@ -377,19 +387,22 @@ class Extractor:
                 page = self.sink.stage(Page(stream.name, partition, valid, valid_raw, dead, new_state))
                 # The staged page is all that is kept: no JSON dicts or models wait for the writer.
                 del raw, valid, valid_raw, dead
-                if pending is not None:
-                    await pending  # the previous page first: a checkpoint never passes a failed page
-                pending = asyncio.create_task(self.sink.commit(page))
+                # A failed commit stops the partition at once; otherwise it waits only when too
+                # many of its pages wait for the writer. (Should a page fail, the sink fails the
+                # later ones too: a checkpoint never passes a failed page.)
+                while committing and (len(committing) >= ahead or committing[0].done()):
+                    await committing.popleft()
+                committing.append(self.sink.submit(page, after=committing[-1] if committing else None))
                 del page
                 state = new_state
                 if next_cursor is None:
                     break
                 cursor = next_cursor
-            await pending
-            pending = None
+            while committing:
+                await committing.popleft()
         finally:
-            if pending is not None:
-                await asyncio.gather(pending, return_exceptions=True)
+            if committing:  # failed: let what was submitted settle, its errors seen
+                await asyncio.gather(*committing, return_exceptions=True)
         return ids
 
     def _start_window(

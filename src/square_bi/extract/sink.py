@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Protocol
 
@@ -20,8 +21,15 @@ class Sink(Protocol):
         so a waiting page costs megabytes, not tens of megabytes of Python objects."""
         ...
 
+    def submit(self, page: Page, after: asyncio.Future[None] | None = None) -> asyncio.Future[None]:
+        """Queue a page to be written, its rows, dead letters and new state in ONE transaction; the
+        future is settled once that transaction committed or failed. Pages are written in the order
+        submitted. ``after``, the future of the partition's previous page: if it failed, this page
+        must fail too, never committing a state past the missing rows."""
+        ...
+
     async def commit(self, page: Page) -> None:
-        """Write a page's rows, dead letters and new state in ONE transaction."""
+        """``submit`` the page and wait for its transaction."""
         ...
 
     async def record_run(self, run_id: str, started_at: datetime, stats: StreamStats) -> None:
