@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 import random
 import threading
+import zlib
+from types import SimpleNamespace
 
+import pytest
+
+from square_bi.square.demo import store as store_module
 from square_bi.square.demo.store import BLOCK_ROWS, NO_TIME, ObjectStore, OrderStore
 from square_bi.square.demo.timefmt import format_ms, parse_rfc3339_us
 
@@ -73,6 +78,28 @@ def test_sorting_orders_rows_by_creation_then_id_and_keeps_replacements_and_colu
     appended = dict(objects[0], id="obj-new")
     assert store.put(appended) == len(expected)
     assert store[-1] == appended
+
+
+def test_after_sorting_neighbouring_rows_share_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    objects = _objects(8 * BLOCK_ROWS, seed=5)  # stored in no particular time order
+    store = ObjectStore(objects)
+    store.sort()
+    decompressed: list[int] = []
+
+    def counting(data: bytes) -> bytes:
+        decompressed.append(len(data))
+        return zlib.decompress(data)
+
+    monkeypatch.setattr(store_module, "zlib", SimpleNamespace(decompress=counting, compress=zlib.compress))
+    page = [store[row] for row in range(2 * BLOCK_ROWS, 3 * BLOCK_ROWS)]  # cold cache: nothing read yet
+
+    assert (
+        page
+        == sorted(objects, key=lambda o: (parse_rfc3339_us(str(o["created_at"])), o["id"]))[
+            2 * BLOCK_ROWS : 3 * BLOCK_ROWS
+        ]
+    )
+    assert len(decompressed) == 1  # one block, not one per row's old neighbours
 
 
 def test_an_order_store_keeps_the_columns_order_search_filters_on() -> None:

@@ -102,13 +102,16 @@ class BlockedBytes:
     def append(self, data: bytes) -> None:
         """Add a row holding ``data``."""
         with self._lock:
-            self._open_rows.append(len(self._block))
-            self._open.append(data)
-            self._start.append(len(self._open) - 1)
-            self._end.append(0)
-            self._block.append(-1)
-            if len(self._open) == BLOCK_ROWS:
-                self._flush()
+            self._append(data)
+
+    def _append(self, data: bytes) -> None:
+        self._open_rows.append(len(self._block))
+        self._open.append(data)
+        self._start.append(len(self._open) - 1)
+        self._end.append(0)
+        self._block.append(-1)
+        if len(self._open) == BLOCK_ROWS:
+            self._flush()
 
     def replace(self, row: int, data: bytes) -> None:
         """Give ``row`` new bytes."""
@@ -145,13 +148,14 @@ class BlockedBytes:
                 return self._open[start]
         return self._decompressed(block)[start:end]
 
-    def _decompressed(self, block: int) -> bytes:
+    def _decompressed(self, block: int, blocks: list[bytes] | None = None) -> bytes:
+        """Block ``block`` of ``blocks`` (default: the current ones) decompressed, through the cache."""
         with self._cache_lock:
             found = self._cache.get(block)
             if found is not None:
                 self._cache.move_to_end(block)
                 return found
-        data = zlib.decompress(self._blocks[block])
+        data = zlib.decompress((self._blocks if blocks is None else blocks)[block])
         with self._cache_lock:
             self._cache[block] = data
             if len(self._cache) > CACHED_BLOCKS:
@@ -159,16 +163,30 @@ class BlockedBytes:
         return data
 
     def permute(self, order: Sequence[int]) -> None:
-        """Put old row ``order[i]`` at row ``i`` (the blocks stay as they are)."""
+        """Put old row ``order[i]`` at row ``i``, compressed again in the new order.
+
+        So rows that are neighbours now share blocks: the generator stores each shop's day in no
+        particular order, and the rows are then sorted by time. Left in their old blocks, a page of
+        100 orders in time order drew from some two dozen blocks, and eight clients paging through
+        different weeks at once evicted each other's blocks from the cache: the demo merchant spent
+        three quarters of its CPU decompressing (6,223 blocks for one 263-request sync of 23k
+        orders). Read in the new order, the old blocks are a day's worth at a time, which the cache
+        holds, so each is decompressed about once here."""
         with self._lock:
             self._flush()
-            self._block = array("q", map(self._block.__getitem__, order))
-            self._start = array("q", map(self._start.__getitem__, order))
-            self._end = array("q", map(self._end.__getitem__, order))
-            new_row = array("q", bytes(8 * len(order)))
-            for new, old in enumerate(order):
-                new_row[old] = new
-            self._replaced = {new_row[old]: data for old, data in self._replaced.items()}
+            blocks, block, start, end, replaced = self._blocks, self._block, self._start, self._end, self._replaced
+            self._blocks, self._replaced = [], {}
+            self._block, self._start, self._end = array("q"), array("q"), array("q")
+            with self._cache_lock:
+                self._cache.clear()
+            for row in order:
+                data = replaced.get(row)
+                self._append(
+                    data if data is not None else self._decompressed(block[row], blocks)[start[row] : end[row]]
+                )
+            self._flush()
+            with self._cache_lock:
+                self._cache.clear()
 
 
 class ObjectStore(Sequence[JSONObject]):
