@@ -3,12 +3,23 @@ its JSON encoding never shares the measured process's GIL)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+_PIDS: dict[str, int] = {}
+"""The process of each running emulator, by base URL."""
+
+
+def cpu_seconds(base_url: str) -> float:
+    """User + system CPU the emulator at ``base_url`` has used so far (from /proc)."""
+    fields = Path(f"/proc/{_PIDS[base_url]}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -30,7 +41,9 @@ def emulator(token: str, days: int, orders_per_day: int, *extra_flags: str) -> I
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("the emulator did not start") from None
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        base_url = f"http://127.0.0.1:{port}"
+        _PIDS[base_url] = process.pid
+        yield base_url
     finally:
         process.terminate()
         process.wait(timeout=30)
