@@ -41,6 +41,11 @@ came from. Of an object read twice in one group the newest version wins, the lat
 tie, and only the children of that very page are kept."""
 
 
+ROW_COLUMN = "_incoming_row"
+"""Added to the incoming rows here: each row's position, so the statements after the first can
+name the rows that were accepted without copying them."""
+
+
 def upsert(
     con: duckdb.DuckDBPyConnection,
     table: StagingTable,
@@ -50,6 +55,11 @@ def upsert(
     """Upsert ``rows`` (and replace their children) inside the caller's transaction.
 
     Returns how many parent rows were accepted (new, or at least as new as what was stored).
+
+    Only the keys of the accepted rows are written to a temporary table (``_accepted``); the rows
+    themselves go from the Arrow table straight into the staging table. Copying whole rows (with
+    their JSON) into a temporary table first, and from there into the staging table, cost the
+    writer a copy of every byte.
     """
     key = ", ".join(table.key)
     paged = PAGE_COLUMN in rows.column_names
@@ -57,34 +67,44 @@ def upsert(
     if paged:
         newest.append(f"{PAGE_COLUMN} DESC")
     order = f"ORDER BY {', '.join(newest)}" if newest else ""
-    drop = f" EXCLUDE ({PAGE_COLUMN})" if paged else ""
-    # An incoming row older than the stored one is dropped here (anti join), so _incoming is
-    # exactly what gets written.
+    extra = [ROW_COLUMN, PAGE_COLUMN] if paged else [ROW_COLUMN]
+    drop = f" EXCLUDE ({', '.join(extra)})"
+    version = f", {table.version}" if table.version else ""
+    page = f", {PAGE_COLUMN}" if paged else ""
+    # An incoming row older than the stored one is dropped here (anti join), so _accepted names
+    # exactly the rows that get written.
     stale = (
         f" ANTI JOIN {table.name} AS t ON {_key_match('t', 'i', table.key)} AND t.{table.version} > i.{table.version}"
         if table.version
         else ""
     )
-    with _registered(con, "_incoming_rows", rows):
+    numbered = rows.append_column(ROW_COLUMN, pa.array(range(rows.num_rows), type=pa.int64()))
+    with _registered(con, "_incoming_rows", numbered):
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _incoming AS SELECT i.* FROM ("
-            f"SELECT * FROM _incoming_rows QUALIFY row_number() OVER (PARTITION BY {key} {order}) = 1) AS i{stale}"
+            f"CREATE OR REPLACE TEMP TABLE _accepted AS SELECT i.{ROW_COLUMN}, {', '.join(f'i.{k}' for k in table.key)}"
+            f"{', i.' + PAGE_COLUMN if paged else ''} FROM ("
+            f"SELECT {ROW_COLUMN}, {key}{version}{page} FROM _incoming_rows "
+            f"QUALIFY row_number() OVER (PARTITION BY {key} {order}) = 1) AS i{stale}"
         )
-    [(replaced,)] = con.execute(
-        f"DELETE FROM {table.name} AS t USING _incoming WHERE {_key_match('t', '_incoming', table.key)}"
-    ).fetchall()
-    [(accepted,)] = con.execute(f"INSERT INTO {table.name} BY NAME SELECT *{drop} FROM _incoming").fetchall()
+        [(replaced,)] = con.execute(
+            f"DELETE FROM {table.name} AS t USING _accepted WHERE {_key_match('t', '_accepted', table.key)}"
+        ).fetchall()
+        [(accepted,)] = con.execute(
+            f"INSERT INTO {table.name} BY NAME SELECT r.*{drop} FROM _incoming_rows AS r "
+            f"SEMI JOIN _accepted AS a ON r.{ROW_COLUMN} = a.{ROW_COLUMN}"
+        ).fetchall()
     parent_key = table.key[0]
     for child, child_rows in children:
         if replaced:  # children are only ever written with their parent: new parents have none yet
-            con.execute(f"DELETE FROM {child.name} WHERE {child.parent} IN (SELECT {parent_key} FROM _incoming)")
+            con.execute(f"DELETE FROM {child.name} WHERE {child.parent} IN (SELECT {parent_key} FROM _accepted)")
         if child_rows.num_rows == 0:
             continue
-        same_page = f" AND c.{PAGE_COLUMN} = i.{PAGE_COLUMN}" if paged else ""
+        same_page = f" AND c.{PAGE_COLUMN} = a.{PAGE_COLUMN}" if paged else ""
+        child_drop = f" EXCLUDE ({PAGE_COLUMN})" if paged else ""
         with _registered(con, "_child_rows", child_rows):
             con.execute(
-                f"INSERT INTO {child.name} BY NAME SELECT c.*{drop} FROM _child_rows AS c "
-                f"SEMI JOIN _incoming AS i ON c.{child.parent} = i.{parent_key}{same_page}"
+                f"INSERT INTO {child.name} BY NAME SELECT c.*{child_drop} FROM _child_rows AS c "
+                f"SEMI JOIN _accepted AS a ON c.{child.parent} = a.{parent_key}{same_page}"
             )
-    con.execute("DROP TABLE _incoming")
+    con.execute("DROP TABLE _accepted")
     return int(accepted)
