@@ -34,7 +34,7 @@ def _commit_together(db: Path, pages: list[Page]) -> list[BaseException | None]:
 
     async def run() -> list[BaseException | None]:
         sink = DuckDBSink(warehouse)
-        results = await asyncio.gather(*(sink.commit(page) for page in pages), return_exceptions=True)
+        results = await asyncio.gather(*(sink.submit(page) for page in pages), return_exceptions=True)
         return [r if isinstance(r, BaseException) else None for r in results]
 
     with Warehouse(db) as warehouse:

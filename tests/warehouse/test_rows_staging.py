@@ -32,7 +32,11 @@ def _commit(db: Path, page: Page, *, staged: bool) -> None:
     with Warehouse(db) as warehouse:
         warehouse.run(initialize)
         sink = DuckDBSink(warehouse)
-        asyncio.run(sink.commit(sink.stage(page) if staged else page))
+
+        async def commit() -> None:
+            await sink.submit(sink.stage(page) if staged else page)
+
+        asyncio.run(commit())
 
 
 def _contents(db: Path) -> dict[str, list[tuple[Any, ...]]]:

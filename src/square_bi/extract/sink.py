@@ -17,8 +17,8 @@ class Sink(Protocol):
     def stage(self, page: Page) -> Page:
         """The same page in the sink's compact form (e.g. columns instead of models and JSON dicts).
 
-        Called as soon as a page is validated, before it waits for the partition's previous commit,
-        so a waiting page costs megabytes, not tens of megabytes of Python objects."""
+        Called as soon as a page is validated, before it is submitted, so a page waiting for the
+        writer costs megabytes, not tens of megabytes of Python objects."""
         ...
 
     def submit(self, page: Page, after: asyncio.Future[None] | None = None) -> asyncio.Future[None]:
@@ -26,10 +26,6 @@ class Sink(Protocol):
         future is settled once that transaction committed or failed. Pages are written in the order
         submitted. ``after``, the future of the partition's previous page: if it failed, this page
         must fail too, never committing a state past the missing rows."""
-        ...
-
-    async def commit(self, page: Page) -> None:
-        """``submit`` the page and wait for its transaction."""
         ...
 
     async def record_run(self, run_id: str, started_at: datetime, stats: StreamStats) -> None:

@@ -174,7 +174,7 @@ class CommitSkippedError(WarehouseError):
 
 @dataclass(frozen=True)
 class _Queued:
-    """A staged page waiting for the writer, with the future its ``commit`` awaits."""
+    """A staged page waiting for the writer, with the future ``submit`` returned for it."""
 
     stream: str
     partition: str
@@ -267,10 +267,6 @@ class DuckDBSink:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
         return done
-
-    async def commit(self, page: Page) -> None:
-        """Queue the page for the writer (see ``submit``) and wait until its transaction committed."""
-        await self.submit(page)
 
     async def _drain(self) -> None:
         """Write what is queued, group after group, until the queue is empty."""
