@@ -67,10 +67,11 @@ def upsert(
     if paged:
         newest.append(f"{PAGE_COLUMN} DESC")
     order = f"ORDER BY {', '.join(newest)}" if newest else ""
-    extra = [ROW_COLUMN, PAGE_COLUMN] if paged else [ROW_COLUMN]
-    drop = f" EXCLUDE ({', '.join(extra)})"
-    version = f", {table.version}" if table.version else ""
-    page = f", {PAGE_COLUMN}" if paged else ""
+    page = [PAGE_COLUMN] if paged else []
+    # What _accepted keeps of each accepted row: its position, its key, its page (for its children).
+    accepted_columns = [ROW_COLUMN, *table.key, *page]
+    ranked = ", ".join([*accepted_columns, *([table.version] if table.version else [])])
+    drop = f" EXCLUDE ({', '.join([ROW_COLUMN, *page])})"
     # An incoming row older than the stored one is dropped here (anti join), so _accepted names
     # exactly the rows that get written.
     stale = (
@@ -81,9 +82,8 @@ def upsert(
     numbered = rows.append_column(ROW_COLUMN, pa.array(range(rows.num_rows), type=pa.int64()))
     with _registered(con, "_incoming_rows", numbered):
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _accepted AS SELECT i.{ROW_COLUMN}, {', '.join(f'i.{k}' for k in table.key)}"
-            f"{', i.' + PAGE_COLUMN if paged else ''} FROM ("
-            f"SELECT {ROW_COLUMN}, {key}{version}{page} FROM _incoming_rows "
+            f"CREATE OR REPLACE TEMP TABLE _accepted AS SELECT {', '.join(f'i.{c}' for c in accepted_columns)} "
+            f"FROM (SELECT {ranked} FROM _incoming_rows "
             f"QUALIFY row_number() OVER (PARTITION BY {key} {order}) = 1) AS i{stale}"
         )
         [(replaced,)] = con.execute(
