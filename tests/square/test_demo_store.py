@@ -57,9 +57,10 @@ def test_reading_an_object_gives_a_fresh_copy_and_put_replaces_it_by_id() -> Non
     assert [store[row] for row in range(len(store)) if row != 3] == objects[:3] + objects[4:]
 
 
-def test_sorting_orders_rows_by_creation_then_id_and_keeps_replacements_and_columns() -> None:
+def test_sorting_orders_rows_by_update_then_id_and_keeps_replacements_and_columns() -> None:
     objects = _objects(5 * BLOCK_ROWS + 7, seed=9)
-    objects[11]["created_at"] = objects[12]["created_at"]  # a tie, broken by id
+    objects[11]["updated_at"] = objects[12]["updated_at"]  # a tie, broken by id
+    objects[5]["updated_at"] = format_ms(1_700_000_000_000 + 2 * 10**9)  # updated after every later one
     store = ObjectStore(objects)
     changed = dict(objects[2], location_id="L9")
     store.put(changed)  # replaced after its block was compressed
@@ -67,12 +68,13 @@ def test_sorting_orders_rows_by_creation_then_id_and_keeps_replacements_and_colu
     store.put(late)
     expected = sorted(
         [changed if o["id"] == changed["id"] else late if o["id"] == late["id"] else o for o in objects],
-        key=lambda o: (parse_rfc3339_us(str(o["created_at"])), o["id"]),
+        key=lambda o: (parse_rfc3339_us(str(o["updated_at"])), o["id"]),
     )
     store.sort()
     assert list(store) == expected
     assert store.ids == [o["id"] for o in expected]
     assert list(store.created_us) == [parse_rfc3339_us(str(o["created_at"])) for o in expected]
+    assert list(store.updated_us) == [parse_rfc3339_us(str(o["updated_at"])) for o in expected]
     assert store.location_ids == [o["location_id"] for o in expected]
     assert all(store.row(str(o["id"])) == row for row, o in enumerate(expected))
     appended = dict(objects[0], id="obj-new")
@@ -95,7 +97,7 @@ def test_after_sorting_neighbouring_rows_share_blocks(monkeypatch: pytest.Monkey
 
     assert (
         page
-        == sorted(objects, key=lambda o: (parse_rfc3339_us(str(o["created_at"])), o["id"]))[
+        == sorted(objects, key=lambda o: (parse_rfc3339_us(str(o["updated_at"])), o["id"]))[
             2 * BLOCK_ROWS : 3 * BLOCK_ROWS
         ]
     )

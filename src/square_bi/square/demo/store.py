@@ -15,7 +15,7 @@ indexes never decode an object they do not serve.
 
 Rows are numbered in insertion order; :meth:`ObjectStore.put` replaces an object with the same
 ``id`` in place (live data) and appends new ones. :meth:`ObjectStore.sort` reorders the rows once,
-after generation, by ``(created_at, id)``.
+after generation, by ``(updated_at, id)``: the order a sync pages through them.
 """
 
 from __future__ import annotations
@@ -287,8 +287,15 @@ class ObjectStore(Sequence[JSONObject]):
             yield self.object(row)
 
     def sort(self) -> None:
-        """Reorder the rows by ``(created_at, id)`` (once, after generation)."""
-        self._permute(sort_by_stamp_then_id(self.created_us, self.ids))
+        """Reorder the rows by ``(updated_at, id)`` (once, after generation).
+
+        By ``updated_at`` because that is how a sync pages through orders, payments and refunds
+        (Square's incremental filters are on it): read in that order, each block is decompressed
+        about once. Stored by ``created_at``, the 6.5% of orders updated more than an hour after
+        they were created each pulled an older block into the cache for one row, about seven
+        blocks per 100-order page. Every index sorts by its own keys; the rows' order is only
+        about which rows share a block."""
+        self._permute(sort_by_stamp_then_id(self.updated_us, self.ids))
         self._row_of = {object_id: row for row, object_id in enumerate(self.ids)}
 
     def _permute(self, order: Sequence[int]) -> None:
