@@ -26,9 +26,7 @@ def own_settings() -> Iterator[None]:
 
 
 def _in_sync_settings() -> bool:
-    return gc.get_threshold() == SYNC_GC_THRESHOLDS and sys.getswitchinterval() == pytest.approx(
-        SYNC_SWITCH_INTERVAL_S
-    )
+    return gc.get_threshold() == SYNC_GC_THRESHOLDS and sys.getswitchinterval() == pytest.approx(SYNC_SWITCH_INTERVAL_S)
 
 
 def _in_own_settings() -> bool:
