@@ -34,7 +34,7 @@ from square.types.search_orders_response import SearchOrdersResponse
 
 from square_bi.config import Settings
 from square_bi.extract.records import Order, utc_now, validate_record
-from square_bi.extract.runner import sync_gc_thresholds
+from square_bi.extract.runner import sync_interpreter_settings
 from square_bi.square.demo import DemoConfig, generate
 from square_bi.warehouse import staging
 from square_bi.warehouse.database import connect, transaction
@@ -57,7 +57,7 @@ def stage_profile(orders: list[dict[str, Any]]) -> None:
     """Where one page's CPU goes, stage by stage (best of 3), against DuckDB-native normalisation."""
     body = orjson.dumps({"orders": orders})
     lines = sum(len(o.get("line_items", [])) for o in orders)
-    with tempfile.TemporaryDirectory() as tmp, sync_gc_thresholds():
+    with tempfile.TemporaryDirectory() as tmp, sync_interpreter_settings():
         decoded: list[dict[str, Any]] = orjson.loads(body)["orders"]
         records = [validate_record(Order, o) for o in decoded]
         synced_at = utc_now()
