@@ -19,9 +19,12 @@ time (from `wait4`) and peak RSS (its own `VmHWM`) are its own. Per page size it
   the emulator shares the cores with the sync here (Square's servers would not), so on a small
   machine this, not the latency bound, is what the wall time cannot beat;
 - speed-up = extraction wall time at concurrency 1 / at concurrency 8, same code (target >= 5x);
-- CPU throughput, line items per CPU-second: ours = user + system CPU of the whole concurrency-8
-  sync process (so it also pays for start-up, imports, HTTP, the star schema and the publish: the
-  ratio is conservative; the start-up alone is measured and shown); native = `native_normalise`
+- CPU throughput, line items per CPU-second: ours = user + system CPU of the concurrency-8 sync
+  process (all its threads, DuckDB's too) at the moment it logs that its streams are done
+  (`square-bi -v sync` logs "streams done; building the star schema"; read from `/proc/<pid>/stat`
+  as the line arrives): start-up, imports, HTTP, validation and every commit, but not the star
+  schema's build and publish that follow, which the native side does not do either. The start-up
+  alone is measured and shown, and so is the ratio for the whole process; native = `native_normalise`
   (bench_sync.py) in this process, `getrusage(RUSAGE_SELF)` before and after (DuckDB's threads are
   in-process), on the very pages Square served: fetched with httpx beforehand (not timed) as the
   sync asks for them (all locations, sorted by UPDATED_AT, following `cursor`), one file per
@@ -70,6 +73,8 @@ class SyncRun:
 
     wall_s: float
     cpu_s: float
+    streams_cpu_s: float
+    """the process's CPU when its streams were done: start-up and extraction, not the star schema"""
     peak_rss_mb: float
     requests: int
     """orders searches the emulator served while it ran"""
@@ -93,6 +98,38 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     if len(rows) != 1:
         raise RuntimeError(f"expected one row from {sql!r}, got {len(rows)}")
     return tuple(rows[0])
+
+
+STREAMS_DONE = "streams done; building the star schema"
+"""What `square-bi -v sync` logs when every stream is done, just before the star schema's build."""
+
+
+def _process_cpu_s(pid: int) -> float:
+    """User + system CPU of a running process, all its threads (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class StreamsDoneCpu:
+    """Reads a sync's log lines (stderr) as they come, and its CPU at the moment it logs
+    :data:`STREAMS_DONE`; keeps the lines for an error message."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.cpu_s: float | None = None
+        self.lines: list[str] = []
+        self._process = process
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._process.stderr is not None
+        for line in self._process.stderr:
+            if self.cpu_s is None and STREAMS_DONE in line:
+                self.cpu_s = _process_cpu_s(self._process.pid)
+            self.lines.append(line)
+
+    def join(self) -> None:
+        self._thread.join()
 
 
 class PeakRss:
@@ -134,15 +171,17 @@ def sync(base_url: str, db: Path, concurrency: int, page_size: int) -> SyncRun:
     server_before = cpu_seconds(base_url)
     env = {**os.environ, "SQUARE_ACCESS_TOKEN": TOKEN, "SQUARE_BI_MAX_CONCURRENCY": str(concurrency)}
     env["SQUARE_BI_ORDERS_PAGE_SIZE"] = str(page_size)
-    command = [*CLI, "sync", "--db", str(db), "--base-url", base_url, "--streams", "orders", "--full-refresh"]
+    command = [*CLI, "-v", "sync", "--db", str(db), "--base-url", base_url, "--streams", "orders", "--full-refresh"]
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = PeakRss(process.pid)
+    streams_done = StreamsDoneCpu(process)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     peak.stop()
-    if status != 0:
-        raise RuntimeError(f"sync failed with status {status}")
+    streams_done.join()
+    if status != 0 or streams_done.cpu_s is None:
+        raise RuntimeError(f"sync failed with status {status}:\n{''.join(streams_done.lines[-20:])}")
     requests = orders_requests(base_url) - before
     server_cpu = cpu_seconds(base_url) - server_before
     with duckdb.connect(str(db), read_only=True) as con:
@@ -154,6 +193,7 @@ def sync(base_url: str, db: Path, concurrency: int, page_size: int) -> SyncRun:
     return SyncRun(
         wall_s=wall,
         cpu_s=usage.ru_utime + usage.ru_stime,
+        streams_cpu_s=streams_done.cpu_s,
         peak_rss_mb=peak.mb,
         requests=requests,
         extraction_s=float(seconds),
@@ -294,6 +334,7 @@ def compare(
     bound = fast.requests * latency_ms / 1000 / concurrency
     outside = fast.wall_s - fast.extraction_s
     ours_rate, native_rate = lines / fast.cpu_s, lines / native.cpu_s
+    streams_rate = lines / fast.streams_cpu_s
     print(f"page size {page_size}:")
     print(
         f"  {fast.orders:,} orders, {lines:,} line items; {fast.requests:,} orders requests "
@@ -319,15 +360,20 @@ def compare(
         f"-> speed-up {slow.extraction_s / fast.extraction_s:.1f}x (target >= 5x)"
     )
     print(
-        f"  CPU, ours: {fast.cpu_s:.1f} CPU-s for the whole sync process (of which ~{startup_s:.1f} is start-up and "
-        f"imports alone; wall {fast.wall_s:.1f} s) = {ours_rate:,.0f} line items per CPU-second"
+        f"  CPU, ours: {fast.streams_cpu_s:.1f} CPU-s when its streams were done (start-up and imports, "
+        f"~{startup_s:.1f} of it, and the extraction) = {streams_rate:,.0f} line items per CPU-second; "
+        f"{fast.cpu_s:.1f} CPU-s for the whole process (with the star schema's build and publish; "
+        f"wall {fast.wall_s:.1f} s) = {ours_rate:,.0f}"
     )
     print(
         f"  CPU, DuckDB-native normalisation of the same {native.pages:,} pages ({native.megabytes:,.0f} MB) "
         f"into the same 4 staging tables: {native.cpu_s:.2f} CPU-s ({native.wall_s:.2f} s wall) "
         f"= {native_rate:,.0f} line items per CPU-second"
     )
-    print(f"  CPU throughput ours / native: {native_rate / ours_rate:.1f}x slower (target within 3x)")
+    print(
+        f"  CPU throughput ours / native: extraction {native_rate / streams_rate:.1f}x slower (target within 3x); "
+        f"whole process {native_rate / ours_rate:.1f}x"
+    )
     if differences:
         detail = "; ".join(
             f"{t}: {d.only_native:,} rows only native, {d.only_ours:,} only ours"

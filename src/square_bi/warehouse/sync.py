@@ -66,6 +66,7 @@ async def _sync_session(settings: Settings, db_path: Path) -> AsyncIterator[_Ses
             try:
                 yield session
             finally:
+                log.info("streams done; building the star schema")
                 await warehouse.arun(building_tables)
                 session.star_counts = await warehouse.arun(build_star_schema)
                 await warehouse.arun(lambda con: publish_snapshot(con, db_path, STAR_TABLES))
