@@ -122,3 +122,14 @@ def test_an_empty_page_gives_empty_tables_with_the_staging_schema() -> None:
     tables = rows.order_rows([], [], SYNCED_AT)
     assert [t.num_rows for t in tables] == [0, 0, 0, 0]
     assert tables[1].schema == rows.arrow_schema(staging.ORDER_LINE_ITEMS)
+
+
+def test_a_pages_columns_come_from_the_system_allocator_not_pyarrows_default(raw_shop: RawMerchant) -> None:
+    records = [validate_record(Order, order) for order in raw_shop.orders]
+    system_before = rows.ARROW_POOL.bytes_allocated()
+    default_before = pa.default_memory_pool().bytes_allocated()
+    tables = rows.order_rows(records, raw_shop.orders, SYNCED_AT)
+    raw_bytes = sum(len(json.dumps(order)) for order in raw_shop.orders) // 2  # compact JSON is shorter
+    assert rows.ARROW_POOL.bytes_allocated() - system_before > raw_bytes
+    assert pa.default_memory_pool().bytes_allocated() == default_before
+    del tables

@@ -23,6 +23,13 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
+ARROW_POOL = pa.system_memory_pool()
+"""Where the bulk path allocates its Arrow columns: the C library's allocator, not pyarrow's default
+(mimalloc), which kept the memory of pages already written for reuse. A 141k-order backfill peaked
+at 428 MB of RSS instead of 465-470 MB in 1,000-order pages, and at 427 instead of 440-441 MB in
+100-order pages (alternating runs), at the same speed."""
+
+
 @cache
 def arrow_schema(table: staging.StagingTable) -> pa.Schema:
     return pa.schema([(name, _ARROW_TYPES[type_.replace(" NOT NULL", "")]) for name, type_ in table.columns])
@@ -30,8 +37,10 @@ def arrow_schema(table: staging.StagingTable) -> pa.Schema:
 
 def _table(table: staging.StagingTable, rows: list[dict[str, Any]]) -> pa.Table:
     schema = arrow_schema(table)
-    columns = {name: [row.get(name) for row in rows] for name in schema.names}
-    return pa.table(columns, schema=schema)
+    return pa.Table.from_arrays(
+        [pa.array([row.get(f.name) for row in rows], type=f.type, memory_pool=ARROW_POOL) for f in schema],
+        schema=schema,
+    )
 
 
 def _amount(money: r.Money | None) -> int | None:
@@ -132,7 +141,11 @@ def _tuples_table(table: staging.StagingTable, rows: list[tuple[Any, ...]]) -> p
     if len(columns) != len(schema):
         raise ValueError(f"{table.name}: rows have {len(columns)} values, the table {len(schema)} columns")
     return pa.Table.from_arrays(
-        [pa.array(column, type=field.type) for column, field in zip(columns, schema, strict=True)], schema=schema
+        [
+            pa.array(column, type=field.type, memory_pool=ARROW_POOL)
+            for column, field in zip(columns, schema, strict=True)
+        ],
+        schema=schema,
     )
 
 
