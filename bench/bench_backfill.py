@@ -180,8 +180,11 @@ def sync(base_url: str, db: Path, concurrency: int, page_size: int) -> SyncRun:
     wall = time.perf_counter() - started
     peak.stop()
     streams_done.join()
-    if status != 0 or streams_done.cpu_s is None:
-        raise RuntimeError(f"sync failed with status {status}:\n{''.join(streams_done.lines[-20:])}")
+    log = "".join(streams_done.lines[-20:])
+    if status != 0:
+        raise RuntimeError(f"sync failed with status {status}:\n{log}")
+    if streams_done.cpu_s is None:
+        raise RuntimeError(f"the sync never logged {STREAMS_DONE!r} (has its log line changed?):\n{log}")
     requests = orders_requests(base_url) - before
     server_cpu = cpu_seconds(base_url) - server_before
     with duckdb.connect(str(db), read_only=True) as con:
