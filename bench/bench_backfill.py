@@ -60,7 +60,7 @@ import duckdb
 import httpx
 import orjson
 from bench_sync import NATIVE_TABLES, native_normalise
-from emulator_process import cpu_seconds, emulator
+from emulator_process import cpu_seconds, emulator, process_cpu_seconds
 
 TOKEN = "bench-token"
 CLI = [sys.executable, "-m", "square_bi.cli"]
@@ -104,12 +104,6 @@ STREAMS_DONE = "streams done; building the star schema"
 """What `square-bi -v sync` logs when every stream is done, just before the star schema's build."""
 
 
-def _process_cpu_s(pid: int) -> float:
-    """User + system CPU of a running process, all its threads (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class StreamsDoneCpu:
     """Reads a sync's log lines (stderr) as they come, and its CPU at the moment it logs
     :data:`STREAMS_DONE`; keeps the lines for an error message."""
@@ -125,7 +119,7 @@ class StreamsDoneCpu:
         assert self._process.stderr is not None
         for line in self._process.stderr:
             if self.cpu_s is None and STREAMS_DONE in line:
-                self.cpu_s = _process_cpu_s(self._process.pid)
+                self.cpu_s = process_cpu_seconds(self._process.pid)
             self.lines.append(line)
 
     def join(self) -> None:

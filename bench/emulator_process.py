@@ -16,10 +16,15 @@ _PIDS: dict[str, int] = {}
 """The process of each running emulator, by base URL."""
 
 
-def cpu_seconds(base_url: str) -> float:
-    """User + system CPU the emulator at ``base_url`` has used so far (from /proc)."""
-    fields = Path(f"/proc/{_PIDS[base_url]}/stat").read_text().rpartition(")")[2].split()
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU a running process has used so far, all its threads (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(base_url: str) -> float:
+    """User + system CPU the emulator at ``base_url`` has used so far."""
+    return process_cpu_seconds(_PIDS[base_url])
 
 
 @contextmanager
