@@ -170,7 +170,7 @@ def test_a_page_the_database_refuses_fails_its_partition_and_no_later_page_of_it
         try:
             warehouse.run(initialize)
             sink = PoisoningSink(warehouse)
-            # 10-order pages: a partition may have up to 100 pages waiting for the writer.
+            # 10-order pages: a partition may have up to 199 pages waiting for the writer.
             options = SyncOptions(orders_page_size=10, max_concurrency=2, streams=["locations", "orders"])
             return sink, await Extractor(client, sink, base_url=shop.base_url, options=options).run()
         finally:
