@@ -35,12 +35,20 @@ def arrow_schema(table: staging.StagingTable) -> pa.Schema:
     return pa.schema([(name, _ARROW_TYPES[type_.replace(" NOT NULL", "")]) for name, type_ in table.columns])
 
 
-def _table(table: staging.StagingTable, rows: list[dict[str, Any]]) -> pa.Table:
-    schema = arrow_schema(table)
+def _columns_table(schema: pa.Schema, columns: Sequence[Sequence[Any]]) -> pa.Table:
+    """One Python sequence per column of ``schema``, in its order, as an Arrow table (from ARROW_POOL)."""
     return pa.Table.from_arrays(
-        [pa.array([row.get(f.name) for row in rows], type=f.type, memory_pool=ARROW_POOL) for f in schema],
+        [
+            pa.array(column, type=field.type, memory_pool=ARROW_POOL)
+            for column, field in zip(columns, schema, strict=True)
+        ],
         schema=schema,
     )
+
+
+def _table(table: staging.StagingTable, rows: list[dict[str, Any]]) -> pa.Table:
+    schema = arrow_schema(table)
+    return _columns_table(schema, [[row.get(name) for row in rows] for name in schema.names])
 
 
 def _amount(money: r.Money | None) -> int | None:
@@ -140,13 +148,7 @@ def _tuples_table(table: staging.StagingTable, rows: list[tuple[Any, ...]]) -> p
     columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
     if len(columns) != len(schema):
         raise ValueError(f"{table.name}: rows have {len(columns)} values, the table {len(schema)} columns")
-    return pa.Table.from_arrays(
-        [
-            pa.array(column, type=field.type, memory_pool=ARROW_POOL)
-            for column, field in zip(columns, schema, strict=True)
-        ],
-        schema=schema,
-    )
+    return _columns_table(schema, columns)
 
 
 def order_rows(
