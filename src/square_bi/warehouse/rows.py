@@ -19,8 +19,12 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "BOOLEAN": pa.bool_(),
     "TIMESTAMP": pa.timestamp("us", tz="UTC"),  # DuckDB stores it as UTC TIMESTAMP (session zone UTC)
     "DECIMAL(18,5)": pa.decimal128(18, 5),
-    "JSON": pa.string(),
+    "JSON": pa.json_(pa.string()),
 }
+"""``JSON`` columns arrive as Arrow's JSON extension type: DuckDB takes such text as ``JSON`` without
+parsing each document again to check it (60k orders' ``raw``: 0.29 instead of 0.51 writer CPU-s).
+The text is JSON already: Square's own bytes, whose syntax ``client.request_objects`` checked, or
+our ``orjson`` serialisation of parsed JSON."""
 
 
 ARROW_POOL = pa.system_memory_pool()
