@@ -286,22 +286,22 @@ def _first_repeat(keys: Iterable[str]) -> str | None:
     return None
 
 
+def _check_unique(label: str, key: str, items: list[Any]) -> None:
+    keys = [item[key] for item in items]
+    if len(set(keys)) != len(keys):  # the common case (all unique) costs one set, no Python loop
+        raise ValueError(f"two {label} share the {key} {_first_repeat(keys)!r}; each must be unique within its order")
+
+
 def _child_keys_unique(order: Order) -> Order:
     """An order's line items, return line items and tenders are staged under (order id, their
     uid or id): two that share one would be stored as one line twice, or overwrite each other."""
-    children = (
-        ("line items", "uid", order.get("line_items", ())),
-        (
-            "return line items",
-            "uid",
-            [line for ret in order.get("returns", ()) for line in ret.get("return_line_items", ())],
-        ),
-        ("tenders", "id", order.get("tenders", ())),
-    )
-    for label, key, items in children:
-        repeated = _first_repeat(item[key] for item in items)  # type: ignore[literal-required]
-        if repeated is not None:
-            raise ValueError(f"two {label} share the {key} {repeated!r}; each must be unique within its order")
+    if lines := order.get("line_items"):
+        _check_unique("line items", "uid", lines)
+    if returns := order.get("returns"):
+        returned = [line for ret in returns for line in ret.get("return_line_items", ())]
+        _check_unique("return line items", "uid", returned)
+    if tenders := order.get("tenders"):
+        _check_unique("tenders", "id", tenders)
     return order
 
 
