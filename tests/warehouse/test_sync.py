@@ -70,10 +70,10 @@ def test_a_second_sync_keeps_row_counts_and_asks_only_for_the_lookback_window(sh
     lookback = demo_settings(shop.base_url).orders_lookback
     first_windows = first.report.streams["orders"].requested_windows
     second_windows = second.report.streams["orders"].requested_windows
-    # The first sync reads every month of history (the first one open-ended), concurrently.
+    # The first sync reads every week of history (the first one open-ended), concurrently.
     assert [start for start, _ in first_windows].count(None) == 1
     assert len(first_windows) > 1
-    # The second asks only the month still open, from the first sync's end minus the lookback.
+    # The second asks only the week still open, from the first sync's end minus the lookback.
     assert len(second_windows) == 1
     (second_start, second_end) = second_windows[0]
     assert second_start == first.report.started_at - lookback

@@ -334,7 +334,7 @@ class Extractor:
         stored = None if opts.full_refresh else await self.sink.get_state(stream.name, partition)
         state = stored or PartitionState()
         if part.bucket.end is not None and state.watermark is not None and state.watermark >= part.bucket.end:
-            return []  # a past month already read to its end: later changes fall in later months
+            return []  # a past week already read to its end: later changes fall in later weeks
         limit = opts.orders_page_size if stream.name == "orders" else stream.page_size
         cursor, window_start, window_end = self._start_window(stream, state, run_end, part.bucket)
         stats.requested_windows.append((window_start, window_end))
@@ -431,8 +431,8 @@ class Extractor:
         """(cursor, window_start, window_end) for a fresh pass or a resume of a fresh cursor.
 
         A window stream reads from its watermark minus the lookback (which may reach back into the
-        previous month: harmless, upserts are idempotent), or from its month's start on a first pass,
-        up to the month's end or the run's start, whichever comes first."""
+        previous week: harmless, upserts are idempotent), or from its week's start on a first pass,
+        up to the week's end or the run's start, whichever comes first."""
         if (
             state.cursor
             and state.cursor_saved_at is not None

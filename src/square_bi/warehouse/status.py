@@ -26,7 +26,7 @@ class StreamStatus:
 
 STATUS_SQL = """
 WITH per_base AS (
-    -- Backfills split a partition into months (base@YYYY-MM): a base is as fresh as its newest month.
+    -- Backfills split a partition into weeks (base@YYYY-MM-DD): a base is as fresh as its newest week.
     SELECT stream, split_part(partition, '@', 1) AS base, max(watermark) AS watermark, sum(rows_total) AS rows_total
     FROM sync_checkpoints GROUP BY ALL
 ),
