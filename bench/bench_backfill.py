@@ -62,6 +62,8 @@ import orjson
 from bench_sync import NATIVE_TABLES, native_normalise
 from emulator_process import cpu_seconds, emulator, process_cpu_seconds
 
+from square_bi.warehouse.sync import STREAMS_DONE
+
 TOKEN = "bench-token"
 CLI = [sys.executable, "-m", "square_bi.cli"]
 MAX_LOCATIONS_PER_SEARCH = 10
@@ -98,10 +100,6 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     if len(rows) != 1:
         raise RuntimeError(f"expected one row from {sql!r}, got {len(rows)}")
     return tuple(rows[0])
-
-
-STREAMS_DONE = "streams done; building the star schema"
-"""What `square-bi -v sync` logs when every stream is done, just before the star schema's build."""
 
 
 class StreamsDoneCpu:
@@ -178,7 +176,7 @@ def sync(base_url: str, db: Path, concurrency: int, page_size: int) -> SyncRun:
     if status != 0:
         raise RuntimeError(f"sync failed with status {status}:\n{log}")
     if streams_done.cpu_s is None:
-        raise RuntimeError(f"the sync never logged {STREAMS_DONE!r} (has its log line changed?):\n{log}")
+        raise RuntimeError(f"the sync never logged {STREAMS_DONE!r} (was it run without -v?):\n{log}")
     requests = orders_requests(base_url) - before
     server_cpu = cpu_seconds(base_url) - server_before
     with duckdb.connect(str(db), read_only=True) as con:

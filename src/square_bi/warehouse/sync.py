@@ -30,6 +30,10 @@ from square_bi.warehouse.star import STAR_TABLES, build_star_schema, initialize
 
 log = logging.getLogger(__name__)
 
+STREAMS_DONE = "streams done; building the star schema"
+"""Logged (INFO) when every stream of a sync is done, just before the star schema's build
+(``bench/bench_backfill.py`` reads the sync's CPU as this line arrives)."""
+
 
 @dataclass
 class SyncResult:
@@ -66,7 +70,7 @@ async def _sync_session(settings: Settings, db_path: Path) -> AsyncIterator[_Ses
             try:
                 yield session
             finally:
-                log.info("streams done; building the star schema")
+                log.info(STREAMS_DONE)
                 await warehouse.arun(building_tables)
                 session.star_counts = await warehouse.arun(build_star_schema)
                 await warehouse.arun(lambda con: publish_snapshot(con, db_path, STAR_TABLES))
