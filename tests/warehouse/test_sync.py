@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from shop_support import DEMO_TOKEN, RawMerchant, demo_settings, run_sync
+from shop_support import DEMO_ANCHOR, DEMO_TOKEN, RawMerchant, demo_settings, run_sync
 from square_bi.extract.runner import Extractor, SyncOptions, SyncReport
 from square_bi.extract.state import Page, PartitionState
 from square_bi.square.client import close_client, make_client
@@ -113,6 +116,53 @@ class CrashingSink(DuckDBSink):
             await super()._write(before_the_crash)
 
 
+class HoldingSink(DuckDBSink):
+    """Holds back the commit of the first orders partition's last page until a page of another
+    orders partition is submitted (or ten seconds pass)."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        super().__init__(warehouse)
+        self.held: str | None = None
+        self.other_submitted = asyncio.Event()
+        self.handed_over = False
+        """Whether the other partition's page came while the last page was held."""
+
+    def submit(self, page: Page, after: asyncio.Future[None] | None = None) -> asyncio.Future[None]:
+        if page.stream == "orders" and self.held is not None and page.partition != self.held:
+            self.other_submitted.set()
+        return super().submit(page, after)
+
+    async def _write(self, group: list[_Queued]) -> None:
+        for queued in group:
+            last_page = queued.stream == "orders" and queued.state.cursor is None and "@" in queued.partition
+            if last_page and self.held is None:
+                self.held = queued.partition
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.other_submitted.wait(), timeout=10)
+                    self.handed_over = True
+        await super()._write(group)
+
+
+async def _extract(
+    base_url: str, db: Path, options: SyncOptions, make_sink: Callable[[Warehouse], DuckDBSink] = DuckDBSink
+) -> tuple[DuckDBSink, SyncReport]:
+    """One extraction (no star schema) into ``db`` through ``make_sink``."""
+    client = make_client(base_url, DEMO_TOKEN)
+    warehouse = Warehouse(db).open()
+    try:
+        warehouse.run(initialize)
+        sink = make_sink(warehouse)
+        return sink, await Extractor(client, sink, base_url=base_url, options=options).run()
+    finally:
+        warehouse.close()
+        await close_client(client)
+
+
+def orders_partitions(db: Path) -> list[str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return [r[0] for r in con.execute("SELECT partition FROM sync_checkpoints WHERE stream = 'orders'").fetchall()]
+
+
 class PoisoningSink(DuckDBSink):
     """Breaks one page mid-partition so the database refuses it (a line item without its key):
     the third page of the first orders partition to reach three pages, if more pages follow it.
@@ -148,15 +198,8 @@ class PoisoningSink(DuckDBSink):
 
 
 async def _sync_with_crash(base_url: str, db: Path, crash_at: int) -> None:
-    client = make_client(base_url, DEMO_TOKEN)
-    warehouse = Warehouse(db).open()
-    try:
-        warehouse.run(initialize)
-        options = SyncOptions(orders_page_size=50, max_concurrency=2)
-        await Extractor(client, CrashingSink(warehouse, crash_at), base_url=base_url, options=options).run()
-    finally:
-        warehouse.close()
-        await close_client(client)
+    options = SyncOptions(orders_page_size=50, max_concurrency=2)
+    await _extract(base_url, db, options, lambda warehouse: CrashingSink(warehouse, crash_at))
 
 
 def test_a_page_the_database_refuses_fails_its_partition_and_no_later_page_of_it_commits(
@@ -164,22 +207,11 @@ def test_a_page_the_database_refuses_fails_its_partition_and_no_later_page_of_it
 ) -> None:
     db = tmp_path / "poisoned.duckdb"
 
-    async def sync() -> tuple[PoisoningSink, SyncReport]:
-        client = make_client(shop.base_url, DEMO_TOKEN)
-        warehouse = Warehouse(db).open()
-        try:
-            warehouse.run(initialize)
-            sink = PoisoningSink(warehouse)
-            # 10-order pages: a partition may have up to 199 pages waiting for the writer.
-            options = SyncOptions(orders_page_size=10, max_concurrency=2, streams=["locations", "orders"])
-            return sink, await Extractor(client, sink, base_url=shop.base_url, options=options).run()
-        finally:
-            warehouse.close()
-            await close_client(client)
+    # 10-order pages: a partition may have up to 199 pages waiting for the writer.
+    options = SyncOptions(orders_page_size=10, max_concurrency=2, streams=["locations", "orders"])
+    sink, report = asyncio.run(_extract(shop.base_url, db, options, PoisoningSink))
 
-    sink, report = asyncio.run(sync())
-
-    assert sink.poisoned is not None
+    assert isinstance(sink, PoisoningSink) and sink.poisoned is not None
     states = sink.states[sink.poisoned]
     assert len(states) > 3  # a later page was submitted before the refused one was written
     assert report.failed.keys() == {"orders"}
@@ -274,3 +306,69 @@ def test_a_stream_without_its_permission_fails_alone_naming_the_permission(shop_
     assert set(result.report.failed) == {"payments"}
     assert "PAYMENTS_READ" in result.report.failed["payments"]
     assert result.report.streams["orders"].rows == len(shop_data.orders)
+
+
+def test_a_partition_waiting_for_its_last_commit_lets_the_next_partition_fetch(
+    shop: DemoServer, tmp_path: Path
+) -> None:
+    # One partition fetches at a time: the next can only start once the held one gave up its slot.
+    options = SyncOptions(max_concurrency=1, streams=["locations", "orders"])
+    sink, report = asyncio.run(_extract(shop.base_url, tmp_path / "handover.duckdb", options, HoldingSink))
+
+    assert report.ok
+    assert isinstance(sink, HoldingSink) and sink.held is not None
+    assert sink.handed_over, "the next partition fetched only after the last commit of the one before"
+
+
+def test_a_dense_backfill_reads_its_last_weeks_as_days_and_each_order_lands_once(
+    shop: DemoServer, raw_shop: RawMerchant, tmp_path: Path
+) -> None:
+    db = tmp_path / "days.duckdb"
+    # The shop's orders fill the 14 days before its anchor; a sync three days before the anchor
+    # ends its backfill on two dense weeks, in 10-order pages, one partition at a time.
+    run_end = DEMO_ANCHOR.replace(tzinfo=None) - timedelta(days=3)
+    options = SyncOptions(orders_page_size=10, max_concurrency=1, streams=["locations", "orders"])
+
+    async def first_sync() -> SyncReport:
+        client = make_client(shop.base_url, DEMO_TOKEN)
+        warehouse = Warehouse(db).open()
+        try:
+            warehouse.run(initialize)
+            extractor = Extractor(client, DuckDBSink(warehouse), base_url=shop.base_url, options=options)
+            extractor.clock = lambda: run_end
+            return await extractor.run()
+        finally:
+            warehouse.close()
+            await close_client(client)
+
+    first = asyncio.run(first_sync())
+
+    assert first.ok
+    days = [p for p in orders_partitions(db) if p.endswith("/day")]
+    assert days, "no week was read as days"
+    assert first.streams["orders"].partitions == len(orders_partitions(db))
+    updated_before_the_end = [
+        o for o in raw_shop.orders if datetime.fromisoformat(o["updated_at"]) < DEMO_ANCHOR - timedelta(days=3)
+    ]
+    assert staged_orders(db) == {o["id"]: o["version"] for o in updated_before_the_end}
+
+    second = run_sync(shop.base_url, db)
+
+    assert second.report.ok
+    assert staged_orders(db) == {o["id"]: o["version"] for o in raw_shop.orders}
+    assert set(days) <= set(orders_partitions(db))
+    # Days and weeks read to their end are not read again: only what is open, from the lookback.
+    lookback = demo_settings(shop.base_url).orders_lookback
+    windows = second.report.streams["orders"].requested_windows
+    assert windows and all(start is not None and start >= run_end - lookback for start, _ in windows)
+
+
+def test_a_sparse_backfill_reads_whole_weeks(shop: DemoServer, tmp_path: Path) -> None:
+    db = tmp_path / "weeks.duckdb"
+    # 500-order pages: a week is a page or two, not worth a request per day, however the slots wait.
+    options = SyncOptions(max_concurrency=1, streams=["locations", "orders"])
+    _, report = asyncio.run(_extract(shop.base_url, db, options))
+
+    assert report.ok
+    assert len(orders_partitions(db)) > 2
+    assert not [p for p in orders_partitions(db) if p.endswith("/day")]

@@ -14,6 +14,10 @@ class Sink(Protocol):
         """The committed state of a partition, or None if it never synced."""
         ...
 
+    async def get_states(self, stream: str) -> dict[str, PartitionState]:
+        """The committed state of each of a stream's partitions, by partition key."""
+        ...
+
     def stage(self, page: Page) -> Page:
         """The same page in the sink's compact form (e.g. columns instead of models and JSON dicts).
 

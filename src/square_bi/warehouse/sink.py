@@ -148,14 +148,19 @@ def save_states(con: duckdb.DuckDBPyConnection, states: list[tuple[str, str, Par
     con.execute(f"INSERT OR REPLACE INTO sync_checkpoints ({_CHECKPOINT_COLUMNS}) VALUES {values}", params)
 
 
+_STATE_COLUMNS = "watermark, cursor, window_start, window_end, cursor_saved_at, rows_total"
+
+
 def load_state(con: duckdb.DuckDBPyConnection, stream: str, partition: str) -> PartitionState | None:
     found = fetch_dicts(
-        con,
-        "SELECT watermark, cursor, window_start, window_end, cursor_saved_at, rows_total "
-        "FROM sync_checkpoints WHERE stream = ? AND partition = ?",
-        [stream, partition],
+        con, f"SELECT {_STATE_COLUMNS} FROM sync_checkpoints WHERE stream = ? AND partition = ?", [stream, partition]
     )
     return PartitionState(**found[0]) if found else None
+
+
+def load_states(con: duckdb.DuckDBPyConnection, stream: str) -> dict[str, PartitionState]:
+    found = fetch_dicts(con, f"SELECT partition, {_STATE_COLUMNS} FROM sync_checkpoints WHERE stream = ?", [stream])
+    return {row.pop("partition"): PartitionState(**row) for row in found}
 
 
 GROUP_ROWS = 4_000
@@ -227,6 +232,9 @@ class DuckDBSink:
 
     async def get_state(self, stream: str, partition: str) -> PartitionState | None:
         return await self.warehouse.arun(lambda con: load_state(con, stream, partition))
+
+    async def get_states(self, stream: str) -> dict[str, PartitionState]:
+        return await self.warehouse.arun(lambda con: load_states(con, stream))
 
     def stage(self, page: Page) -> Page:
         """The page with its Arrow tables built and its dead letters' JSON serialised (CPU work under
