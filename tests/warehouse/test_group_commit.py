@@ -15,8 +15,9 @@ import pytest
 from shop_support import RawMerchant
 from square_bi.extract.records import Order, validate_record
 from square_bi.extract.state import Page, PartitionState
+from square_bi.warehouse import sink as sink_module
 from square_bi.warehouse.database import Warehouse
-from square_bi.warehouse.sink import CommitSkippedError, DuckDBSink
+from square_bi.warehouse.sink import CommitSkippedError, DuckDBSink, _Queued
 from square_bi.warehouse.sync import initialize
 
 
@@ -168,3 +169,55 @@ def test_after_a_page_that_cannot_be_written_no_later_page_of_its_partition_comm
         checkpoints = con.execute("SELECT partition, cursor FROM sync_checkpoints ORDER BY partition").fetchall()
     assert stored == {first["id"], other["id"]}
     assert checkpoints == [("P", "page-1"), ("Q", "after-Q")]
+
+
+class GroupRecordingSink(DuckDBSink):
+    """Records the partitions of each group it writes."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        super().__init__(warehouse)
+        self.groups: list[list[str]] = []
+
+    async def _write(self, group: list[_Queued]) -> None:
+        self.groups.append([queued.partition for queued in group])
+        await super()._write(group)
+
+
+def _groups_written(db: Path, scenario: Any) -> list[list[str]]:
+    async def run() -> list[list[str]]:
+        sink = GroupRecordingSink(warehouse)
+        await scenario(sink)
+        return sink.groups
+
+    with Warehouse(db) as warehouse:
+        warehouse.run(initialize)
+        return asyncio.run(run())
+
+
+def test_while_nobody_waits_the_writer_keeps_collecting_pages_into_one_group(
+    raw_shop: RawMerchant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sink_module, "GROUP_LINGER_MAX_S", 5.0)
+
+    async def scenario(sink: DuckDBSink) -> None:
+        first = sink.submit(_page("A", [copy.deepcopy(raw_shop.orders[0])]))
+        await asyncio.sleep(sink_module.GROUP_LINGER_S * 5)  # well past the first wait
+        second = sink.submit(_page("B", [copy.deepcopy(raw_shop.orders[1])]))
+        await asyncio.gather(first, second)
+
+    assert _groups_written(tmp_path / "collected.duckdb", scenario) == [["A", "B"]]
+
+
+def test_a_page_someone_waits_for_is_written_without_waiting_for_more(
+    raw_shop: RawMerchant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sink_module, "GROUP_LINGER_MAX_S", 60.0)
+
+    async def scenario(sink: DuckDBSink) -> None:
+        first = sink.submit(_page("A", [copy.deepcopy(raw_shop.orders[0])]))
+        sink.commit_soon()
+        await asyncio.wait_for(first, timeout=30)  # not the 60 s the writer would wait for more
+        sink.commit_soon()
+        await sink.submit(_page("B", [copy.deepcopy(raw_shop.orders[1])]))
+
+    assert _groups_written(tmp_path / "hurried.duckdb", scenario) == [["A"], ["B"]]

@@ -414,7 +414,7 @@ class Extractor:
                 # many of its pages wait for the writer. (Should a page fail, the sink fails the
                 # later ones too: a checkpoint never passes a failed page.)
                 while committing and (len(committing) >= ahead or committing[0].done()):
-                    await committing.popleft()
+                    await self._committed(committing.popleft())
                 committing.append(self.sink.submit(page, after=committing[-1] if committing else None))
                 del page
                 state = new_state
@@ -426,11 +426,18 @@ class Extractor:
             fetching.release()
             async with self._finishing_partitions:
                 while committing:
-                    await committing.popleft()
+                    await self._committed(committing.popleft())
         finally:
             if committing:  # failed: let what was submitted settle, its errors seen
+                self.sink.commit_soon()
                 await asyncio.gather(*committing, return_exceptions=True)
         return ids
+
+    async def _committed(self, page: asyncio.Future[None]) -> None:
+        """Wait for a submitted page to commit, telling the sink not to wait for more pages first."""
+        if not page.done():
+            self.sink.commit_soon()
+        await page
 
     def _start_window(
         self, stream: Stream, state: PartitionState, run_end: datetime, bucket: Bucket

@@ -32,6 +32,11 @@ class Sink(Protocol):
         must fail too, never committing a state past the missing rows."""
         ...
 
+    def commit_soon(self) -> None:
+        """A caller is about to wait for a submitted page: write what is queued now, without waiting
+        for more pages to write with it."""
+        ...
+
     async def record_run(self, run_id: str, started_at: datetime, stats: StreamStats) -> None:
         """Store one stream's statistics for a run."""
         ...
