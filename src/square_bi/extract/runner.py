@@ -416,6 +416,8 @@ class Extractor:
                 while committing and (len(committing) >= ahead or committing[0].done()):
                     await self._committed(committing.popleft())
                 committing.append(self.sink.submit(page, after=committing[-1] if committing else None))
+                if len(committing) >= ahead:  # the next page waits for the oldest: no use waiting for more
+                    self.sink.commit_soon()
                 del page
                 state = new_state
                 if next_cursor is None:

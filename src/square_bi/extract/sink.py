@@ -33,8 +33,8 @@ class Sink(Protocol):
         ...
 
     def commit_soon(self) -> None:
-        """A caller is about to wait for a submitted page: write what is queued now, without waiting
-        for more pages to write with it."""
+        """A caller waits, or soon will, for a submitted page: write what is queued now, without
+        waiting for more pages to write with it."""
         ...
 
     async def record_run(self, run_id: str, started_at: datetime, stats: StreamStats) -> None:

@@ -173,12 +173,12 @@ more, and on up to ``GROUP_LINGER_MAX_S`` unless a caller waits for one of the q
 
 Each group costs a dozen statements and a commit whatever its size, so small groups cost CPU: with
 100-order pages, a fixed 30 ms wait cut the sync's CPU by a sixth against none (61k orders: 12.3
-instead of 14.6 CPU-s). But the slower Square answers, the fewer pages a fixed wait collects: at
-200 ms latency (141k orders) a sync used 30.8 user CPU-s with 30 ms alone, and 24.0 waiting on
-until someone waits, in the same wall time (41 s); at 50 ms, the same with 100-order pages, and
-10.4-10.7 instead of 11.3-11.5 s with 1,000-order pages. Waiting is free as long as nobody waits
-for the commit: a partition fetches on while up to ``COMMIT_AHEAD_ROWS`` of its rows wait
-(``extract.runner``), and says so when it has to stop. Counted in rows, not pages: forty
+instead of 14.6 CPU-s). But the slower Square answers, the fewer pages a fixed wait collects. Waiting
+on costs nothing as long as nobody needs the commit: a partition fetches on while up to
+``COMMIT_AHEAD_ROWS`` of its rows wait (``extract.runner``), and says so once its next page would
+have to wait. 141k orders at 50 ms latency, 100-order pages: 14.5-14.6 instead of 15.5-15.6 s and
+18.5-18.7 instead of 20.8-21.0 user CPU-s; 1,000-order pages: 11.4-12.3 instead of 11.6-13.1 s; at
+200 ms latency: 24.1 instead of 32.8 user CPU-s in the same 41 s. Counted in rows, not pages: forty
 100-order pages are one group's worth, as are four 1,000-order pages."""
 
 
@@ -294,7 +294,8 @@ class DuckDBSink:
         return done
 
     def commit_soon(self) -> None:
-        """A caller waits for a submitted page: write what is queued without waiting for more."""
+        """A caller waits, or soon will, for a submitted page: write what is queued without waiting
+        for more."""
         self._write_now.set()
 
     async def _drain(self) -> None:
