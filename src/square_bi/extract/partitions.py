@@ -16,6 +16,8 @@ SPLIT_WEEKS = 26
 OLDER = "first"
 """The label of the bucket holding everything before the weekly ones."""
 
+WEEK_DAYS = 7
+
 DAY = "day"
 """What a day bucket's label ends with (``2026-06-03/day``): a week's label is its start date alone."""
 
@@ -76,7 +78,7 @@ class Partition:
     def days_of_work(self) -> int:
         """Roughly how much history this partition reads, in days (a week, or a day once split);
         anything else counts as a week."""
-        return 1 if self.bucket.day else 7
+        return 1 if self.bucket.day else WEEK_DAYS
 
 
 def _week_start(value: datetime) -> datetime:

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from square import AsyncSquare
 
 from square_bi.errors import CursorExpiredError, FatalSourceError, RetriableSourceError, SourceError
-from square_bi.extract.partitions import Bucket, Partition, window_partitions
+from square_bi.extract.partitions import WEEK_DAYS, Bucket, Partition, window_partitions
 from square_bi.extract.ratelimit import AdaptiveRateLimiter
 from square_bi.extract.records import naive_utc, utc_now
 from square_bi.extract.sink import Sink
@@ -218,7 +218,9 @@ class Extractor:
             raise SourceError(f"Unknown stream(s) {unknown}. Streams: {sorted(STREAMS)}.")
         run_end = report.started_at
         # Locations first: they partition the orders.
-        location_ids = await self._run_stream(LOCATIONS, report, run_end, partitions=[Partition("")])
+        location_ids = await self._run_stream(
+            LOCATIONS, report, run_end, partitions=[Partition("")], states=await self._states(LOCATIONS)
+        )
         locations_error = report.streams[LOCATIONS.name].error
         if locations_error:
             # Nothing else can be read without locations (and whatever broke them, a bad token or an
@@ -239,19 +241,30 @@ class Extractor:
                 bases = sorted(set(location_ids))
             else:
                 bases = [""]
+            states = await self._states(stream)
             if stream.incremental == "window":
-                states = {} if self.options.full_refresh else await self.sink.get_states(stream.name)
                 parts = [part for base in bases for part in window_partitions(base, earliest, run_end, states)]
             else:
                 parts = [Partition(base) for base in bases]
-            tasks.append(self._run_stream(stream, report, run_end, partitions=parts))
+            tasks.append(self._run_stream(stream, report, run_end, partitions=parts, states=states))
         await asyncio.gather(*tasks)
         for stats in report.streams.values():
             await self.sink.record_run(report.run_id, report.started_at, stats)
         return report
 
+    async def _states(self, stream: Stream) -> dict[str, PartitionState]:
+        """The stream's stored checkpoints by partition key, read once before its partitions run
+        (each partition alone writes its own); none for a full refresh."""
+        return {} if self.options.full_refresh else await self.sink.get_states(stream.name)
+
     async def _run_stream(
-        self, stream: Stream, report: SyncReport, run_end: datetime, *, partitions: list[Partition]
+        self,
+        stream: Stream,
+        report: SyncReport,
+        run_end: datetime,
+        *,
+        partitions: list[Partition],
+        states: Mapping[str, PartitionState],
     ) -> list[str]:
         stats = report.streams.setdefault(stream.name, StreamStats(stream.name, partitions=len(partitions)))
         started = time.perf_counter()
@@ -265,7 +278,7 @@ class Extractor:
             finally:
                 self._waiting_days -= part.days_of_work
             try:
-                stored = None if self.options.full_refresh else await self.sink.get_state(stream.name, part.key)
+                stored = states.get(part.key)
                 days = self._tail_days(stream, part, stored, run_end)
                 if not days:
                     ids.extend(await self._run_partition(stream, part, stored, run_end, stats, fetching))
@@ -314,7 +327,7 @@ class Extractor:
         checkpoints, which later syncs find (``window_partitions``)."""
         if not part.bucket.splittable or stored is not None:
             return []
-        if self._waiting_days >= 7 * self.options.max_concurrency:
+        if self._waiting_days >= WEEK_DAYS * self.options.max_concurrency:
             return []
         if self._densest.get(stream.name, 0) < DAY_SPLIT_MIN_PAGES:
             return []

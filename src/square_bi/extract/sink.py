@@ -10,10 +10,6 @@ from square_bi.extract.state import Page, PartitionState, StreamStats
 
 
 class Sink(Protocol):
-    async def get_state(self, stream: str, partition: str) -> PartitionState | None:
-        """The committed state of a partition, or None if it never synced."""
-        ...
-
     async def get_states(self, stream: str) -> dict[str, PartitionState]:
         """The committed state of each of a stream's partitions, by partition key."""
         ...

@@ -149,18 +149,14 @@ def save_states(con: duckdb.DuckDBPyConnection, states: list[tuple[str, str, Par
     con.execute(f"INSERT OR REPLACE INTO sync_checkpoints ({_CHECKPOINT_COLUMNS}) VALUES {values}", params)
 
 
-_STATE_COLUMNS = "watermark, cursor, window_start, window_end, cursor_saved_at, rows_total"
-
-
-def load_state(con: duckdb.DuckDBPyConnection, stream: str, partition: str) -> PartitionState | None:
-    found = fetch_dicts(
-        con, f"SELECT {_STATE_COLUMNS} FROM sync_checkpoints WHERE stream = ? AND partition = ?", [stream, partition]
-    )
-    return PartitionState(**found[0]) if found else None
-
-
 def load_states(con: duckdb.DuckDBPyConnection, stream: str) -> dict[str, PartitionState]:
-    found = fetch_dicts(con, f"SELECT partition, {_STATE_COLUMNS} FROM sync_checkpoints WHERE stream = ?", [stream])
+    """The committed state of each of ``stream``'s partitions, by partition key."""
+    found = fetch_dicts(
+        con,
+        "SELECT partition, watermark, cursor, window_start, window_end, cursor_saved_at, rows_total "
+        "FROM sync_checkpoints WHERE stream = ?",
+        [stream],
+    )
     return {row.pop("partition"): PartitionState(**row) for row in found}
 
 
@@ -243,9 +239,6 @@ class DuckDBSink:
         self._write_now = asyncio.Event()
         """Set when the queue is a group's worth, or a caller waits for a queued page: the writer
         stops waiting for more pages."""
-
-    async def get_state(self, stream: str, partition: str) -> PartitionState | None:
-        return await self.warehouse.arun(lambda con: load_state(con, stream, partition))
 
     async def get_states(self, stream: str) -> dict[str, PartitionState]:
         return await self.warehouse.arun(lambda con: load_states(con, stream))
