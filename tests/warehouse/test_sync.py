@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from shop_support import DEMO_ANCHOR, DEMO_TOKEN, RawMerchant, demo_settings, run_sync
+from square_bi.extract.records import utc_now
 from square_bi.extract.runner import Extractor, SyncOptions, SyncReport
 from square_bi.extract.state import Page, PartitionState
 from square_bi.square.client import close_client, make_client
@@ -144,15 +145,19 @@ class HoldingSink(DuckDBSink):
 
 
 async def _extract(
-    base_url: str, db: Path, options: SyncOptions, make_sink: Callable[[Warehouse], DuckDBSink] = DuckDBSink
+    base_url: str,
+    db: Path,
+    options: SyncOptions,
+    make_sink: Callable[[Warehouse], DuckDBSink] = DuckDBSink,
+    clock: Callable[[], datetime] = utc_now,
 ) -> tuple[DuckDBSink, SyncReport]:
-    """One extraction (no star schema) into ``db`` through ``make_sink``."""
+    """One extraction (no star schema) into ``db`` through ``make_sink``, at ``clock``'s time."""
     client = make_client(base_url, DEMO_TOKEN)
     warehouse = Warehouse(db).open()
     try:
         warehouse.run(initialize)
         sink = make_sink(warehouse)
-        return sink, await Extractor(client, sink, base_url=base_url, options=options).run()
+        return sink, await Extractor(client, sink, base_url=base_url, options=options, clock=clock).run()
     finally:
         warehouse.close()
         await close_client(client)
@@ -329,19 +334,7 @@ def test_a_dense_backfill_reads_its_last_weeks_as_days_and_each_order_lands_once
     run_end = DEMO_ANCHOR.replace(tzinfo=None) - timedelta(days=3)
     options = SyncOptions(orders_page_size=10, max_concurrency=1, streams=["locations", "orders"])
 
-    async def first_sync() -> SyncReport:
-        client = make_client(shop.base_url, DEMO_TOKEN)
-        warehouse = Warehouse(db).open()
-        try:
-            warehouse.run(initialize)
-            extractor = Extractor(client, DuckDBSink(warehouse), base_url=shop.base_url, options=options)
-            extractor.clock = lambda: run_end
-            return await extractor.run()
-        finally:
-            warehouse.close()
-            await close_client(client)
-
-    first = asyncio.run(first_sync())
+    _, first = asyncio.run(_extract(shop.base_url, db, options, clock=lambda: run_end))
 
     assert first.ok
     days = [p for p in orders_partitions(db) if p.endswith("/day")]
