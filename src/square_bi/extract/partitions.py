@@ -17,6 +17,7 @@ OLDER = "first"
 """The label of the bucket holding everything before the weekly ones."""
 
 WEEK_DAYS = 7
+"""Days in a week bucket: how a partition's work is counted (``Partition.days_of_work``)."""
 
 DAY = "day"
 """What a day bucket's label ends with (``2026-06-03/day``): a week's label is its start date alone."""
