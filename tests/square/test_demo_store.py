@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-import zlib
-from types import SimpleNamespace
 
 import pytest
 
@@ -88,11 +86,13 @@ def test_after_sorting_neighbouring_rows_share_blocks(monkeypatch: pytest.Monkey
     store.sort()
     decompressed: list[int] = []
 
-    def counting(data: bytes) -> bytes:
-        decompressed.append(len(data))
-        return zlib.decompress(data)
+    decompress = store_module._decompress
 
-    monkeypatch.setattr(store_module, "zlib", SimpleNamespace(decompress=counting, compress=zlib.compress))
+    def counting(data: bytes, size: int) -> bytes:
+        decompressed.append(size)
+        return decompress(data, size)
+
+    monkeypatch.setattr(store_module, "_decompress", counting)
     page = [store[row] for row in range(2 * BLOCK_ROWS, 3 * BLOCK_ROWS)]  # cold cache: nothing read yet
 
     assert (

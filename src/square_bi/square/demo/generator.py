@@ -36,7 +36,7 @@ from .locations import MAX_LOCATIONS, build_locations
 from .orders import DAY_MS, OrderSynthesizer, OrderWindow, money_pool
 from .payments import PaymentLedger
 from .returns import ReturnMaker
-from .store import ObjectStore, OrderStore
+from .store import ObjectStore, OrderStore, release_freed_memory
 from .team import TeamRoster, build_team
 from .tenders import TenderMaker
 from .timefmt import datetime_to_us, parse_rfc3339_us
@@ -197,6 +197,7 @@ def generate(config: DemoConfig | None = None) -> DemoData:
     orders.sort()
     payments.sort()
     refunds.sort()
+    release_freed_memory()
 
     return DemoData(
         config=config,

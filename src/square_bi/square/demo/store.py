@@ -2,8 +2,8 @@
 
 A merchant with a million line items has over half a million orders and as many payments; held as
 Python dicts they take about 7 KB per order (gigabytes in all). An :class:`ObjectStore` keeps them
-as ``orjson`` bytes compressed with zlib :data:`BLOCK_ROWS` objects at a time (consecutive objects
-share most of their keys and many values, so a block compresses to about a sixth of its JSON, and
+as ``orjson`` bytes compressed with zstd :data:`BLOCK_ROWS` objects at a time (consecutive objects
+share most of their keys and many values, so a block compresses to under a seventh of its JSON, and
 one ``compress`` call per block costs a fraction of one per object) and decodes on access, so it
 reads like the list of dicts it replaces (``len``, ``[i]``, slices, iteration: each access returns a
 *fresh* dict, so mutating it changes nothing; write it back with :meth:`ObjectStore.put`). The last
@@ -20,9 +20,10 @@ after generation, by ``(updated_at, id)``: the order a sync pages through them.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import sys
 import threading
-import zlib
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,6 +32,7 @@ from operator import eq
 from typing import Any, overload
 
 import orjson
+import pyarrow as pa
 
 from .timefmt import parse_rfc3339_us
 
@@ -39,9 +41,21 @@ JSONObject = dict[str, Any]
 NO_TIME = -(2**63)
 """Column value for an absent timestamp (an open order's ``closed_at``)."""
 
-COMPRESSION_LEVEL = 1
-"""zlib's fastest level: storing is on the path to serving, and level 1 already shrinks a block of
-orders about sixfold (their random ids do not compress at any level)."""
+CODEC = pa.Codec("zstd", compression_level=1)
+"""zstd's fastest level (through pyarrow, which the warehouse needs anyway): every byte a sync reads
+is decompressed on the way out, and at start-up every block is compressed twice (stored, then
+sorted). Against zlib level 1, on blocks of demo orders: 978 instead of 425 MB/s decompressing,
+795 instead of 240 MB/s compressing, and 7.8 instead of 5.8 times smaller."""
+
+
+def _compress(data: bytes) -> bytes:
+    return CODEC.compress(data, asbytes=True)  # type: ignore[no-any-return]
+
+
+def _decompress(data: bytes, size: int) -> bytes:
+    """``data`` as compressed by :func:`_compress` from ``size`` bytes."""
+    return CODEC.decompress(data, decompressed_size=size, asbytes=True)  # type: ignore[no-any-return]
+
 
 BLOCK_ROWS = 32
 """Objects compressed together: reading one decompresses its block (about 100 KB of orders)."""
@@ -49,6 +63,20 @@ BLOCK_ROWS = 32
 CACHED_BLOCKS = 64
 """Decompressed blocks kept (a few MB): enough for a page of any size, or one walk over every
 location's objects in time order."""
+
+
+def release_freed_memory() -> None:
+    """Hand the memory freed so far back to the system, where the C library can (glibc's
+    ``malloc_trim``; elsewhere nothing happens).
+
+    For after generation: compressing the blocks, and again once sorted, leaves the heap full of
+    freed holes between the blocks kept, and the C library returns only what is freed at its top.
+    A demo merchant of 141k orders held 449 MB after start-up without this, 290 MB with it (353 MB
+    with zlib instead of zstd, untrimmed)."""
+    name = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    if trim is not None:
+        trim(0)
 
 
 def sort_by_stamp_then_id(stamps: Sequence[int], ids: Sequence[str]) -> list[int]:
@@ -86,6 +114,7 @@ class BlockedBytes:
 
     def __init__(self) -> None:
         self._blocks: list[bytes] = []
+        self._sizes = array("q")  # per block: its size decompressed
         self._block = array("q")  # per row: its block, -1 while in the open block
         self._start = array("q")  # per row: where it starts in its decompressed block (open: index in _open)
         self._end = array("q")
@@ -135,7 +164,9 @@ class BlockedBytes:
             self._start[row] = offset
             offset += len(data)
             self._end[row] = offset
-        self._blocks.append(zlib.compress(b"".join(self._open), COMPRESSION_LEVEL))
+        data = b"".join(self._open)
+        self._blocks.append(_compress(data))
+        self._sizes.append(len(data))
         self._open, self._open_rows = [], []
 
     def __getitem__(self, row: int) -> bytes:
@@ -148,14 +179,16 @@ class BlockedBytes:
                 return self._open[start]
         return self._decompressed(block)[start:end]
 
-    def _decompressed(self, block: int, blocks: list[bytes] | None = None) -> bytes:
-        """Block ``block`` of ``blocks`` (default: the current ones) decompressed, through the cache."""
+    def _decompressed(self, block: int, blocks: tuple[list[bytes], array[int]] | None = None) -> bytes:
+        """Block ``block`` of ``blocks`` (default: the current ones, with their sizes) decompressed,
+        through the cache."""
         with self._cache_lock:
             found = self._cache.get(block)
             if found is not None:
                 self._cache.move_to_end(block)
                 return found
-        data = zlib.decompress((self._blocks if blocks is None else blocks)[block])
+        compressed, sizes = (self._blocks, self._sizes) if blocks is None else blocks
+        data = _decompress(compressed[block], sizes[block])
         with self._cache_lock:
             self._cache[block] = data
             if len(self._cache) > CACHED_BLOCKS:
@@ -174,8 +207,14 @@ class BlockedBytes:
         holds, so each is decompressed about once here."""
         with self._lock:
             self._flush()
-            blocks, block, start, end, replaced = self._blocks, self._block, self._start, self._end, self._replaced
-            self._blocks, self._replaced = [], {}
+            blocks, block, start, end, replaced = (
+                (self._blocks, self._sizes),
+                self._block,
+                self._start,
+                self._end,
+                self._replaced,
+            )
+            self._blocks, self._sizes, self._replaced = [], array("q"), {}
             self._block, self._start, self._end = array("q"), array("q"), array("q")
             with self._cache_lock:
                 self._cache.clear()
