@@ -140,7 +140,12 @@ def _modifiers_amount(modifiers: Sequence[r.LineModifier]) -> int:
 
 
 def _currency(*monies: r.Money | None, default: str | None = None) -> str | None:
-    return next((c for m in monies if m is not None and (c := m.get("currency"))), default)
+    """The first of ``monies`` with a currency, else ``default``. (A loop: called for every order,
+    line and tender, a generator under ``next`` cost 8% of ``order_rows``.)"""
+    for money in monies:
+        if money is not None and (currency := money.get("currency")):
+            return currency
+    return default
 
 
 def _tuples_table(table: staging.StagingTable, rows: list[tuple[Any, ...]]) -> pa.Table:
