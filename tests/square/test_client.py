@@ -13,8 +13,9 @@ import pytest
 from square.core.api_error import ApiError
 from square_demo_support import TOKEN
 
-from square_bi.square.client import close_client, make_client, request_json, request_objects
-from square_bi.square.demo import DemoServer
+from square_bi.square.client import close_client, make_client, request_json, request_objects, start_request
+from square_bi.square.demo import DemoData, DemoServer
+from square_bi.square.demo.faults import FaultConfig
 
 
 def test_request_json_returns_squares_body_and_frees_the_response_without_the_cyclic_collector(
@@ -79,3 +80,39 @@ def test_request_objects_fails_as_the_sdk_does_with_squares_status_and_errors(
     assert caught.value.status_code == 401
     assert isinstance(caught.value.body, dict)
     assert caught.value.body["errors"][0]["category"] == "AUTHENTICATION_ERROR"
+
+
+def test_start_request_says_when_the_request_is_on_its_way_long_before_its_answer(demo_data: DemoData) -> None:
+    async def scenario(base_url: str) -> tuple[bool, dict[str, Any]]:
+        client = make_client(base_url, TOKEN)
+        try:
+            task, sent = start_request(request_json(client, "GET", "v2/locations"))
+            await asyncio.wait_for(sent.wait(), timeout=5)
+            answered_when_sent = task.done()
+            return answered_when_sent, await task
+        finally:
+            await close_client(client)
+
+    # Square takes a second to answer; the request is written within milliseconds.
+    with DemoServer(demo_data, access_token=TOKEN, faults=FaultConfig(latency_ms=1000)) as slow:
+        answered_when_sent, body = asyncio.run(scenario(slow.base_url))
+
+    assert not answered_when_sent
+    assert {location["id"] for location in body["locations"]} == {location["id"] for location in demo_data.locations}
+
+
+def test_start_request_sets_its_event_when_the_request_fails_before_it_is_sent() -> None:
+    async def scenario() -> tuple[bool, BaseException | None]:
+        client = make_client("http://127.0.0.1:9", TOKEN)  # nothing listens on the discard port
+        try:
+            task, sent = start_request(request_json(client, "GET", "v2/locations"))
+            await asyncio.wait_for(sent.wait(), timeout=10)
+            await asyncio.gather(task, return_exceptions=True)
+            return sent.is_set(), task.exception()
+        finally:
+            await close_client(client)
+
+    was_set, error = asyncio.run(scenario())
+
+    assert was_set
+    assert isinstance(error, httpx.ConnectError)

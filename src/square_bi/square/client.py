@@ -8,8 +8,11 @@ never the token.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
+from contextvars import ContextVar
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import msgspec
@@ -19,6 +22,8 @@ from square.core.api_error import ApiError
 from square.core.request_options import RequestOptions
 
 from square_bi.errors import CursorExpiredError, FatalSourceError, RetriableSourceError, SourceError
+
+T = TypeVar("T")
 
 RETRIABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
@@ -31,8 +36,44 @@ def make_client(base_url: str, token: str, *, timeout_s: float = 30.0) -> AsyncS
     Pass ``NO_SDK_RETRIES`` as ``request_options`` where the caller does its own backoff (the
     extractor does: it also retries dropped connections, which the SDK does not).
     """
-    http = httpx.AsyncClient(timeout=timeout_s, limits=httpx.Limits(max_connections=32))
+    http = httpx.AsyncClient(
+        timeout=timeout_s,
+        limits=httpx.Limits(max_connections=32),
+        event_hooks={"request": [_trace_if_watched]},
+    )
     return AsyncSquare(token=token, base_url=base_url.rstrip("/"), httpx_client=http)
+
+
+_request_sent: ContextVar[asyncio.Event | None] = ContextVar("square_bi_request_sent", default=None)
+"""In a task started by :func:`start_request`: the event its first request sets once sent."""
+
+
+async def _trace_if_watched(request: httpx.Request) -> None:
+    """httpx's request hook: in a task started by :func:`start_request`, follow the request with
+    httpcore's ``trace`` extension until its body is written."""
+    sent = _request_sent.get()
+    if sent is not None and not sent.is_set():
+
+        async def trace(event: str, info: dict[str, Any]) -> None:
+            if event.endswith("send_request_body.complete"):
+                sent.set()
+
+        request.extensions["trace"] = trace
+
+
+def start_request(request: Coroutine[Any, Any, T]) -> tuple[asyncio.Task[T], asyncio.Event]:
+    """``request`` (a coroutine that talks to Square through a client from :func:`make_client`)
+    as a task, and an event set once its first HTTP request is written to the socket, or the task
+    is done (failed before sending, say). The caller can then let the loop run until the request is
+    on its way before doing CPU work of its own."""
+    sent = asyncio.Event()
+    token = _request_sent.set(sent)
+    try:
+        task = asyncio.create_task(request)
+    finally:
+        _request_sent.reset(token)
+    task.add_done_callback(lambda _: sent.set())
+    return task, sent
 
 
 async def close_client(client: AsyncSquare) -> None:

@@ -1,0 +1,89 @@
+"""A partition asks for its next page as soon as it knows the cursor, and validates and stages the
+page it has while that request travels."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shop_support import DEMO_TOKEN
+from square_bi.extract import runner
+from square_bi.extract.runner import Extractor, SyncOptions
+from square_bi.extract.streams import ORDERS, RawPage
+from square_bi.square.client import close_client, make_client
+from square_bi.square.demo import DemoServer
+from square_bi.warehouse.database import Warehouse
+from square_bi.warehouse.sink import DuckDBSink
+from square_bi.warehouse.star import initialize
+
+Event = tuple[str, str | None]
+
+
+def _record_events(monkeypatch: pytest.MonkeyPatch) -> list[Event]:
+    """("got", cursor) when a page of orders arrives, ("sent", cursor) when the request for the
+    page after that cursor reaches httpx's transport, ("validated", None) when a page of orders is
+    validated."""
+    events: list[Event] = []
+
+    handle = httpx.AsyncHTTPTransport.handle_async_request
+
+    async def sending(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/orders/search"):
+            events.append(("sent", json.loads(request.content).get("cursor")))
+        return await handle(self, request)
+
+    fetch = Extractor._fetch
+
+    async def fetching(self: Extractor, stream: Any, request: Any, stats: Any) -> RawPage:
+        page = await fetch(self, stream, request, stats)
+        if stream.name == "orders":
+            events.append(("got", page.cursor))
+        return page
+
+    validate = runner.validate_objects
+
+    def validating(schema: Any, objects: Any, primary_key: str = "id") -> Any:
+        if schema is ORDERS.record:
+            events.append(("validated", None))
+        return validate(schema, objects, primary_key)
+
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", sending)
+    monkeypatch.setattr(Extractor, "_fetch", fetching)
+    monkeypatch.setattr(runner, "validate_objects", validating)
+    return events
+
+
+async def _extract(base_url: str, db: Path, options: SyncOptions) -> None:
+    client = make_client(base_url, DEMO_TOKEN)
+    warehouse = Warehouse(db).open()
+    try:
+        warehouse.run(initialize)
+        report = await Extractor(client, DuckDBSink(warehouse), base_url=base_url, options=options).run()
+        assert report.ok, report.failed
+    finally:
+        warehouse.close()
+        await close_client(client)
+
+
+def test_the_request_for_the_next_page_is_sent_before_the_page_in_hand_is_validated(
+    shop: DemoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = _record_events(monkeypatch)
+    # One partition fetches at a time, so each page's events follow one another undisturbed.
+    options = SyncOptions(orders_page_size=20, max_concurrency=1, streams=["locations", "orders"])
+
+    asyncio.run(_extract(shop.base_url, tmp_path / "prefetch.duckdb", options))
+
+    pages_with_a_next = 0
+    for index, (kind, cursor) in enumerate(events):
+        if kind != "got" or cursor is None:
+            continue
+        pages_with_a_next += 1
+        validated = events.index(("validated", None), index)
+        assert ("sent", cursor) in events[index:validated], f"asked for {cursor} only after validating"
+    assert pages_with_a_next > 10  # the partitions had several pages each
