@@ -70,6 +70,17 @@ async def _extract(base_url: str, db: Path, options: SyncOptions) -> None:
         await close_client(client)
 
 
+def _asked_before_validating(events: list[Event]) -> list[bool]:
+    """For each page of orders that has a next page: whether the request for that next page was
+    sent before the page was validated."""
+    asked = []
+    for index, (kind, cursor) in enumerate(events):
+        if kind == "got" and cursor is not None:
+            validated = events.index(("validated", None), index)
+            asked.append(("sent", cursor) in events[index:validated])
+    return asked
+
+
 def test_the_request_for_the_next_page_is_sent_before_the_page_in_hand_is_validated(
     shop: DemoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,11 +90,20 @@ def test_the_request_for_the_next_page_is_sent_before_the_page_in_hand_is_valida
 
     asyncio.run(_extract(shop.base_url, tmp_path / "prefetch.duckdb", options))
 
-    pages_with_a_next = 0
-    for index, (kind, cursor) in enumerate(events):
-        if kind != "got" or cursor is None:
-            continue
-        pages_with_a_next += 1
-        validated = events.index(("validated", None), index)
-        assert ("sent", cursor) in events[index:validated], f"asked for {cursor} only after validating"
-    assert pages_with_a_next > 10  # the partitions had several pages each
+    asked = _asked_before_validating(events)
+    assert len(asked) > 10  # the partitions had several pages each
+    assert all(asked)
+
+
+def test_a_partition_whose_allowance_holds_fewer_than_three_pages_asks_for_the_next_only_after_validating(
+    shop: DemoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = _record_events(monkeypatch)
+    monkeypatch.setattr(runner, "COMMIT_AHEAD_ROWS", 2 * 20)  # two 20-order pages: staged, and waiting
+    options = SyncOptions(orders_page_size=20, max_concurrency=1, streams=["locations", "orders"])
+
+    asyncio.run(_extract(shop.base_url, tmp_path / "no-prefetch.duckdb", options))
+
+    asked = _asked_before_validating(events)
+    assert len(asked) > 10
+    assert not any(asked)
