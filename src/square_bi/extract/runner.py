@@ -413,18 +413,17 @@ class Extractor:
                             f"{stream.name}: Square returned the same cursor twice; stopping to avoid a loop."
                         )
                     seen_cursors.add(raw.cursor)
-                if raw.cursor is not None and asks_ahead:
-                    # The next page is asked for now, so that validating and staging this one
-                    # overlap its round trip. Asked for after them, each partition's requests were
-                    # apart by a round trip plus its turn on the event loop's one thread, and the
-                    # partitions kept fewer requests in flight than they could.
-                    prefetch, sent = start_request(
-                        self._fetch(stream, PageRequest(part.base, window_start, window_end, raw.cursor, limit), stats)
-                    )
-                    for _ in range(PREFETCH_TURNS):
-                        if sent.is_set():
-                            break
-                        await asyncio.sleep(0)  # the new task runs up to its request's write
+                    if asks_ahead:
+                        # The next page is asked for now, so that validating and staging this one
+                        # overlap its round trip. Asked for after them, each partition's requests
+                        # were apart by a round trip plus its turn on the event loop's one thread,
+                        # and the partitions kept fewer requests in flight than they could.
+                        request = PageRequest(part.base, window_start, window_end, raw.cursor, limit)
+                        prefetch, sent = start_request(self._fetch(stream, request, stats))
+                        for _ in range(PREFETCH_TURNS):
+                            if sent.is_set():
+                                break
+                            await asyncio.sleep(0)  # the new task runs up to its request's write
                 valid, valid_raw, dead = validate_objects(stream.record, raw.objects, stream.primary_key)
                 pages += 1
                 stats.pages += 1

@@ -67,11 +67,11 @@ def start_request(request: Coroutine[Any, Any, T]) -> tuple[asyncio.Task[T], asy
     is done (failed before sending, say). The caller can then let the loop run until the request is
     on its way before doing CPU work of its own."""
     sent = asyncio.Event()
-    token = _request_sent.set(sent)
+    watching = _request_sent.set(sent)
     try:
         task = asyncio.create_task(request)
     finally:
-        _request_sent.reset(token)
+        _request_sent.reset(watching)
     task.add_done_callback(lambda _: sent.set())
     return task, sent
 
