@@ -9,6 +9,7 @@ import asyncio
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,12 @@ from typing import Any
 import httpx
 
 from square_bi.config import Settings
+from square_bi.extract.records import utc_now
+from square_bi.extract.runner import Extractor, SyncOptions, SyncReport
+from square_bi.square.client import close_client, make_client
+from square_bi.warehouse.database import Warehouse
+from square_bi.warehouse.sink import DuckDBSink
+from square_bi.warehouse.star import initialize
 from square_bi.warehouse.sync import SyncResult, sync_warehouse
 
 DEMO_TOKEN = "test-token"
@@ -71,6 +78,25 @@ def demo_settings(base_url: str, **overrides: Any) -> Settings:
 
 def run_sync(base_url: str, db: Path, **kwargs: Any) -> SyncResult:
     return asyncio.run(sync_warehouse(demo_settings(base_url), db, **kwargs))
+
+
+async def extract(
+    base_url: str,
+    db: Path,
+    options: SyncOptions,
+    make_sink: Callable[[Warehouse], DuckDBSink] = DuckDBSink,
+    clock: Callable[[], datetime] = utc_now,
+) -> tuple[DuckDBSink, SyncReport]:
+    """One extraction (no star schema) into ``db`` through ``make_sink``, at ``clock``'s time."""
+    client = make_client(base_url, DEMO_TOKEN)
+    warehouse = Warehouse(db).open()
+    try:
+        warehouse.run(initialize)
+        sink = make_sink(warehouse)
+        return sink, await Extractor(client, sink, base_url=base_url, options=options, clock=clock).run()
+    finally:
+        warehouse.close()
+        await close_client(client)
 
 
 def free_port() -> int:

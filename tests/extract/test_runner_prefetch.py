@@ -11,15 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from shop_support import DEMO_TOKEN
+from shop_support import extract
 from square_bi.extract import runner
 from square_bi.extract.runner import Extractor, SyncOptions
 from square_bi.extract.streams import ORDERS, RawPage
-from square_bi.square.client import close_client, make_client
 from square_bi.square.demo import DemoServer
-from square_bi.warehouse.database import Warehouse
-from square_bi.warehouse.sink import DuckDBSink
-from square_bi.warehouse.star import initialize
 
 Event = tuple[str, str | None]
 
@@ -58,18 +54,6 @@ def _record_events(monkeypatch: pytest.MonkeyPatch) -> list[Event]:
     return events
 
 
-async def _extract(base_url: str, db: Path, options: SyncOptions) -> None:
-    client = make_client(base_url, DEMO_TOKEN)
-    warehouse = Warehouse(db).open()
-    try:
-        warehouse.run(initialize)
-        report = await Extractor(client, DuckDBSink(warehouse), base_url=base_url, options=options).run()
-        assert report.ok, report.failed
-    finally:
-        warehouse.close()
-        await close_client(client)
-
-
 def _asked_before_validating(events: list[Event]) -> list[bool]:
     """For each page of orders that has a next page: whether the request for that next page was
     sent before the page was validated."""
@@ -88,7 +72,8 @@ def test_the_request_for_the_next_page_is_sent_before_the_page_in_hand_is_valida
     # One partition fetches at a time, so each page's events follow one another undisturbed.
     options = SyncOptions(orders_page_size=20, max_concurrency=1, streams=["locations", "orders"])
 
-    asyncio.run(_extract(shop.base_url, tmp_path / "prefetch.duckdb", options))
+    _, report = asyncio.run(extract(shop.base_url, tmp_path / "prefetch.duckdb", options))
+    assert report.ok, report.failed
 
     asked = _asked_before_validating(events)
     assert len(asked) > 10  # the partitions had several pages each
@@ -102,7 +87,8 @@ def test_a_partition_whose_allowance_holds_fewer_than_three_pages_asks_for_the_n
     monkeypatch.setattr(runner, "COMMIT_AHEAD_ROWS", 2 * 20)  # two 20-order pages: staged, and waiting
     options = SyncOptions(orders_page_size=20, max_concurrency=1, streams=["locations", "orders"])
 
-    asyncio.run(_extract(shop.base_url, tmp_path / "no-prefetch.duckdb", options))
+    _, report = asyncio.run(extract(shop.base_url, tmp_path / "no-prefetch.duckdb", options))
+    assert report.ok, report.failed
 
     asked = _asked_before_validating(events)
     assert len(asked) > 10

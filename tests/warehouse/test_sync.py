@@ -6,23 +6,20 @@ import asyncio
 import contextlib
 import json
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from shop_support import DEMO_ANCHOR, DEMO_TOKEN, RawMerchant, demo_settings, run_sync
-from square_bi.extract.records import utc_now
-from square_bi.extract.runner import Extractor, SyncOptions, SyncReport
+from shop_support import DEMO_ANCHOR, DEMO_TOKEN, RawMerchant, demo_settings, extract, run_sync
+from square_bi.extract.runner import SyncOptions
 from square_bi.extract.state import Page, PartitionState
-from square_bi.square.client import close_client, make_client
 from square_bi.square.demo import DemoData, DemoServer
 from square_bi.square.demo.faults import FaultConfig
 from square_bi.warehouse.database import Warehouse
 from square_bi.warehouse.sink import DuckDBSink, _Queued
-from square_bi.warehouse.star import STAR_TABLES, initialize
+from square_bi.warehouse.star import STAR_TABLES
 
 STAGING = ("stg_locations", "stg_catalog_objects", "stg_orders", "stg_order_line_items")
 
@@ -144,25 +141,6 @@ class HoldingSink(DuckDBSink):
         await super()._write(group)
 
 
-async def _extract(
-    base_url: str,
-    db: Path,
-    options: SyncOptions,
-    make_sink: Callable[[Warehouse], DuckDBSink] = DuckDBSink,
-    clock: Callable[[], datetime] = utc_now,
-) -> tuple[DuckDBSink, SyncReport]:
-    """One extraction (no star schema) into ``db`` through ``make_sink``, at ``clock``'s time."""
-    client = make_client(base_url, DEMO_TOKEN)
-    warehouse = Warehouse(db).open()
-    try:
-        warehouse.run(initialize)
-        sink = make_sink(warehouse)
-        return sink, await Extractor(client, sink, base_url=base_url, options=options, clock=clock).run()
-    finally:
-        warehouse.close()
-        await close_client(client)
-
-
 def orders_partitions(db: Path) -> list[str]:
     with duckdb.connect(str(db), read_only=True) as con:
         return [r[0] for r in con.execute("SELECT partition FROM sync_checkpoints WHERE stream = 'orders'").fetchall()]
@@ -204,7 +182,7 @@ class PoisoningSink(DuckDBSink):
 
 async def _sync_with_crash(base_url: str, db: Path, crash_at: int) -> None:
     options = SyncOptions(orders_page_size=50, max_concurrency=2)
-    await _extract(base_url, db, options, lambda warehouse: CrashingSink(warehouse, crash_at))
+    await extract(base_url, db, options, lambda warehouse: CrashingSink(warehouse, crash_at))
 
 
 def test_a_page_the_database_refuses_fails_its_partition_and_no_later_page_of_it_commits(
@@ -214,7 +192,7 @@ def test_a_page_the_database_refuses_fails_its_partition_and_no_later_page_of_it
 
     # 10-order pages: a partition may have up to 199 pages waiting for the writer.
     options = SyncOptions(orders_page_size=10, max_concurrency=2, streams=["locations", "orders"])
-    sink, report = asyncio.run(_extract(shop.base_url, db, options, PoisoningSink))
+    sink, report = asyncio.run(extract(shop.base_url, db, options, PoisoningSink))
 
     assert isinstance(sink, PoisoningSink) and sink.poisoned is not None
     states = sink.states[sink.poisoned]
@@ -318,7 +296,7 @@ def test_a_partition_waiting_for_its_last_commit_lets_the_next_partition_fetch(
 ) -> None:
     # One partition fetches at a time: the next can only start once the held one gave up its slot.
     options = SyncOptions(max_concurrency=1, streams=["locations", "orders"])
-    sink, report = asyncio.run(_extract(shop.base_url, tmp_path / "handover.duckdb", options, HoldingSink))
+    sink, report = asyncio.run(extract(shop.base_url, tmp_path / "handover.duckdb", options, HoldingSink))
 
     assert report.ok
     assert isinstance(sink, HoldingSink) and sink.held is not None
@@ -334,7 +312,7 @@ def test_a_dense_backfill_reads_its_last_weeks_as_days_and_each_order_lands_once
     run_end = DEMO_ANCHOR.replace(tzinfo=None) - timedelta(days=3)
     options = SyncOptions(orders_page_size=10, max_concurrency=1, streams=["locations", "orders"])
 
-    _, first = asyncio.run(_extract(shop.base_url, db, options, clock=lambda: run_end))
+    _, first = asyncio.run(extract(shop.base_url, db, options, clock=lambda: run_end))
 
     assert first.ok
     days = [p for p in orders_partitions(db) if p.endswith("/day")]
@@ -360,7 +338,7 @@ def test_a_sparse_backfill_reads_whole_weeks(shop: DemoServer, tmp_path: Path) -
     db = tmp_path / "weeks.duckdb"
     # 500-order pages: a week is a page or two, not worth a request per day, however the slots wait.
     options = SyncOptions(max_concurrency=1, streams=["locations", "orders"])
-    _, report = asyncio.run(_extract(shop.base_url, db, options))
+    _, report = asyncio.run(extract(shop.base_url, db, options))
 
     assert report.ok
     assert len(orders_partitions(db)) > 2
